@@ -1,0 +1,3 @@
+from ecrf.models.organisation import Membership, Site, Study, StudySite
+
+__all__ = ["Membership", "Site", "Study", "StudySite"]

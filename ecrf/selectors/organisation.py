@@ -1,0 +1,36 @@
+"""Reads about studies, sites and memberships."""
+
+from django.db.models import Q, QuerySet
+
+from ecrf.models import Membership, Site, Study, StudySite
+
+
+def active_memberships(user) -> QuerySet[Membership]:
+    """The user's active memberships with study and site loaded, in display order."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, is_active=True).select_related("study", "site")
+
+
+def study_site(study: Study, site_code: str) -> StudySite | None:
+    """The study's participating site with this code, or None."""
+    return StudySite.objects.select_related("site").filter(study=study, site__code=site_code).first()
+
+
+def sites_of_study(study: Study) -> QuerySet[Site]:
+    """Every site taking part in the study."""
+    return Site.objects.filter(study_sites__study=study).order_by("code")
+
+
+def site_team(study: Study, site: Site) -> QuerySet[Membership]:
+    """Active members working at the site: its own staff and the study-wide roles."""
+    return (
+        Membership.objects.filter(Q(site=site) | Q(site__isnull=True), study=study, is_active=True)
+        .select_related("user", "site")
+        .order_by("role", "user__last_name", "user__username")
+    )
+
+
+def study_team(study: Study) -> QuerySet[Membership]:
+    """Every membership of the study, ended ones included: the delegation log."""
+    return Membership.objects.filter(study=study).select_related("user", "site").order_by("site__code", "role")

@@ -1,0 +1,44 @@
+"""Home, study and site pages: each checks access first, then reads through a selector."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from ecrf.access import memberships_of, require_study_role
+from ecrf.navigation import study_navigation
+from ecrf.roles import CAPABILITIES, Capability, Role
+from ecrf.selectors import organisation
+
+
+@login_required
+def home(request):
+    memberships = memberships_of(request)
+    role_capabilities = {
+        Role(role).label: [c.label for c in Capability if c in CAPABILITIES[Role(role)]]
+        for role in sorted({m.role for m in memberships})
+    }
+    context = {
+        "memberships": memberships,
+        "studies": study_navigation(memberships),
+        "role_capabilities": role_capabilities,
+    }
+    return render(request, "ecrf/home.html", context)
+
+
+@login_required
+def study_detail(request, study_code):
+    access = require_study_role(request, study_code, Capability.VIEW_STUDY)
+    return render(request, "ecrf/study_detail.html", {"access": access, "sites": access.visible_sites()})
+
+
+@login_required
+def site_detail(request, study_code, site_code):
+    access = require_study_role(request, study_code, Capability.VIEW_SITE, site_code=site_code)
+    team = organisation.site_team(access.study, access.site)
+    return render(request, "ecrf/site_detail.html", {"access": access, "team": team})
+
+
+@login_required
+def study_team(request, study_code):
+    access = require_study_role(request, study_code, Capability.VIEW_STUDY_TEAM)
+    team = organisation.study_team(access.study)
+    return render(request, "ecrf/study_team.html", {"access": access, "team": team})
