@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 KEY_FILE := var/secret_key
 
 # The local demo: plain http on loopback, demo accounts allowed, a secret key that never leaves var/.
-DEMO_ENV := SECRET_KEY_FILE=$(KEY_FILE) DEMO_MODE=true ALLOWED_HOSTS=127.0.0.1,localhost
+DEMO_ENV := SECRET_KEY_FILE=$(KEY_FILE) DEMO_MODE=true ALLOWED_HOSTS=127.0.0.1,localhost SECURE_COOKIES=false
 
 .PHONY: help run test lint system-deps clean
 
@@ -21,12 +22,12 @@ help:
 	@echo "make test   lint, checks, and the test suite on SQLite and on a throwaway PostgreSQL"
 
 $(RUNTIME_STAMP): requirements.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@ $(RUNTIME_STAMP)
 

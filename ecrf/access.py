@@ -31,9 +31,14 @@ class StudyAccess:
     def can(self, capability: str) -> bool:
         return any(role_can(m.role, capability) for m in self.memberships)
 
+    @property
+    def is_study_wide(self) -> bool:
+        """True when one of the user's memberships covers every site of the study."""
+        return any(m.site_id is None for m in self.memberships)
+
     def visible_sites(self) -> list[Site]:
         """Sites whose pages this user may open in the study."""
-        if any(m.site_id is None for m in self.memberships):
+        if self.is_study_wide:
             return list(organisation.sites_of_study(self.study))
         return sorted({m.site for m in self.memberships}, key=lambda site: site.code)
 

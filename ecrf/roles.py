@@ -53,3 +53,10 @@ STUDY_WIDE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 def role_can(role: str, capability: str) -> bool:
     """True when ``role`` carries ``capability``."""
     return Capability(capability) in CAPABILITIES.get(Role(role), frozenset())
+
+
+def capability_labels_by_role(roles) -> dict[str, list[str]]:
+    """For each of ``roles`` (label, in role order), the labels of what it may do, in capability order."""
+    return {
+        Role(role).label: [c.label for c in Capability if c in CAPABILITIES[Role(role)]] for role in sorted(set(roles))
+    }

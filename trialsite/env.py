@@ -26,6 +26,17 @@ def env_bool(name: str, default: bool = False, environ: Mapping[str, str] = os.e
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
 
 
+def env_int(name: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+    """A whole number from the environment; anything else refuses to start with the variable named."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
+
+
 def env_list(name: str, default: str = "", environ: Mapping[str, str] = os.environ) -> list[str]:
     """Return the comma-separated list in ``name``, blanks dropped."""
     return [item.strip() for item in environ.get(name, default).split(",") if item.strip()]

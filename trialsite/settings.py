@@ -76,12 +76,13 @@ LOGIN_REDIRECT_URL = "ecrf:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sessions end after 30 idle minutes: shared ward computers are left logged in.
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", "1800"))
+SESSION_COOKIE_AGE = env.env_int("SESSION_IDLE_SECONDS", 1800)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
-# Behind TLS (the usual deployment) set SECURE_COOKIES=true; plain http on 127.0.0.1 needs it off.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.env_bool("SECURE_COOKIES", default=False)
+# Cookies travel only over TLS unless told otherwise: `make run` on plain http://127.0.0.1 turns this off.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.env_bool("SECURE_COOKIES", default=True)
+SECURE_HSTS_SECONDS = env.env_int("HSTS_SECONDS", 0)
 if env.env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
@@ -109,4 +110,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # A refused page (403/404) is the access helper working, not an error worth a traceback.
+    "loggers": {"django.request": {"level": "ERROR"}, "django.security": {"level": "ERROR"}},
 }

@@ -17,3 +17,6 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT = None  # nothing is collected in tests
 WHITENOISE_USE_FINDERS = True
+
+# The test client and the live server speak plain http.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

@@ -27,3 +27,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ecrf.urls")),
 ]
+
+handler404 = "ecrf.views.errors.page_not_found"

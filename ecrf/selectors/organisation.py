@@ -31,6 +31,12 @@ def site_team(study: Study, site: Site) -> QuerySet[Membership]:
     )
 
 
-def study_team(study: Study) -> QuerySet[Membership]:
-    """Every membership of the study, ended ones included: the delegation log."""
-    return Membership.objects.filter(study=study).select_related("user", "site").order_by("site__code", "role")
+def study_team(study: Study, sites: list[Site] | None = None) -> QuerySet[Membership]:
+    """Every membership of the study, ended ones included: the delegation log.
+
+    ``sites`` limits it to those sites' staff plus the study-wide roles (for a user bound to some sites).
+    """
+    team = Membership.objects.filter(study=study)
+    if sites is not None:
+        team = team.filter(Q(site__in=sites) | Q(site__isnull=True))
+    return team.select_related("user", "site").order_by("site__code", "role")

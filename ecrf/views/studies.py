@@ -5,21 +5,17 @@ from django.shortcuts import render
 
 from ecrf.access import memberships_of, require_study_role
 from ecrf.navigation import study_navigation
-from ecrf.roles import CAPABILITIES, Capability, Role
+from ecrf.roles import Capability, capability_labels_by_role
 from ecrf.selectors import organisation
 
 
 @login_required
 def home(request):
     memberships = memberships_of(request)
-    role_capabilities = {
-        Role(role).label: [c.label for c in Capability if c in CAPABILITIES[Role(role)]]
-        for role in sorted({m.role for m in memberships})
-    }
     context = {
         "memberships": memberships,
         "studies": study_navigation(memberships),
-        "role_capabilities": role_capabilities,
+        "role_capabilities": capability_labels_by_role({m.role for m in memberships}),
     }
     return render(request, "ecrf/home.html", context)
 
@@ -40,5 +36,5 @@ def site_detail(request, study_code, site_code):
 @login_required
 def study_team(request, study_code):
     access = require_study_role(request, study_code, Capability.VIEW_STUDY_TEAM)
-    team = organisation.study_team(access.study)
+    team = organisation.study_team(access.study, sites=None if access.is_study_wide else access.visible_sites())
     return render(request, "ecrf/study_team.html", {"access": access, "team": team})

@@ -1,5 +1,6 @@
 """The deployment files: compose validated against the compose specification, no CDN anywhere."""
 
+import os
 import re
 import subprocess
 import sys
@@ -83,3 +84,12 @@ def test_collectstatic_with_the_production_storage_succeeds(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.glob("vendor/bootstrap-5.3.9/css/bootstrap.min.*.css"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_container_healthcheck_probe_passes_against_a_running_app(live_server):
+    probe = {"PATH": os.environ["PATH"], "ALLOWED_HOSTS": "localhost", "HEALTHCHECK_URL": f"{live_server.url}/healthz"}
+    result = subprocess.run(
+        [sys.executable, "docker/healthcheck.py"], cwd=PROJECT_ROOT, env=probe, capture_output=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr

@@ -13,3 +13,13 @@ def test_healthz_answers_200_with_the_database_up(client):
 def test_healthz_needs_no_login_and_is_never_cached(client):
     response = client.get(reverse("healthz"))
     assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_answers_head_for_probes(client):
+    assert client.head(reverse("healthz")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_healthz_refuses_post(client):
+    assert client.post(reverse("healthz")).status_code == 405

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import TEST_PASSWORD
+from ecrf.roles import Role
+from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 
 @pytest.fixture
@@ -91,3 +92,29 @@ def test_logout_needs_a_post_and_ends_the_session(login, coordinator_a):
     response = client.post(reverse("logout"), follow=True)
     assert "You have signed out." in response.content.decode()
     assert client.get(reverse("ecrf:home")).status_code == 302
+
+
+def test_site_bound_monitor_sees_only_their_sites_team(login, study, site_a, site_b, coordinator_a, coordinator_b):
+    site_monitor = UserFactory(username="site-monitor")
+    MembershipFactory(user=site_monitor, study=study, role=Role.MONITOR, site=site_a)
+    page = login(site_monitor).get(reverse("ecrf:study_team", args=[study.code])).content.decode()
+    assert coordinator_a.get_full_name() in page
+    assert coordinator_b.get_full_name() not in page
+
+
+def test_unknown_url_shows_a_plain_not_found_page(login, coordinator_a):
+    response = login(coordinator_a).get("/no/such/page/")
+    assert response.status_code == 404
+    assert "Resolver404" not in response.content.decode()
+    assert "There is no such page" in response.content.decode()
+
+
+def test_foreign_study_404_says_why(login, coordinator_a):
+    response = login(coordinator_a).get(reverse("ecrf:study_detail", args=["NOPE"]))
+    assert response.status_code == 404
+    assert "No such study." in response.content.decode()
+
+
+def test_logout_by_get_is_refused(login, coordinator_a):
+    response = login(coordinator_a).get(reverse("logout"))
+    assert response.status_code == 405

@@ -95,3 +95,16 @@ def test_allowed_hosts_come_from_the_environment():
         "shell", "--no-imports", "-c", code, SECRET_KEY="k" * 50, ALLOWED_HOSTS="ecrf.example.org, 10.0.0.5"
     )
     assert result.stdout.strip() == "ecrf.example.org,10.0.0.5", result.stderr
+
+
+def test_cookies_are_secure_unless_turned_off():
+    code = "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    default = run_manage("shell", "--no-imports", "-c", code, SECRET_KEY="k" * 50)
+    plain_http = run_manage("shell", "--no-imports", "-c", code, SECRET_KEY="k" * 50, SECURE_COOKIES="false")
+    assert default.stdout.split() == ["True", "True"], default.stderr
+    assert plain_http.stdout.split() == ["False", "False"], plain_http.stderr
+
+
+def test_a_non_numeric_session_timeout_is_refused_by_name():
+    with pytest.raises(ImproperlyConfigured, match="SESSION_IDLE_SECONDS"):
+        env.env_int("SESSION_IDLE_SECONDS", 1800, environ={"SESSION_IDLE_SECONDS": "half an hour"})
