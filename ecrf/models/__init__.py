@@ -1,3 +1,58 @@
+from ecrf.models.events import (
+    AdverseEvent,
+    ConcomitantMedication,
+    EndpointEvent,
+    InfusionEvent,
+    ReleaseResult,
+)
 from ecrf.models.organisation import Membership, Site, Study, StudySite
+from ecrf.models.protocol import (
+    Analyte,
+    Arm,
+    BackgroundMedication,
+    EligibilityCriterion,
+    EndpointCollection,
+    InfusionPlan,
+    LabPanel,
+    ProtocolVersion,
+    ReleaseCriterion,
+    StratificationFactor,
+    VisitDefinition,
+)
+from ecrf.models.subjects import Allocation, AllocationMethod, EligibilityAnswer, Sex, Subject, SubjectStatus
+from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit, VisitStatus
 
-__all__ = ["Membership", "Site", "Study", "StudySite"]
+__all__ = [
+    "AdverseEvent",
+    "Allocation",
+    "AllocationMethod",
+    "Analyte",
+    "Arm",
+    "Ascites",
+    "BackgroundMedication",
+    "ClinicalStatus",
+    "ConcomitantMedication",
+    "EligibilityAnswer",
+    "EligibilityCriterion",
+    "EndpointCollection",
+    "EndpointEvent",
+    "InfusionEvent",
+    "InfusionPlan",
+    "LabDraw",
+    "LabPanel",
+    "LabValue",
+    "Membership",
+    "ProtocolVersion",
+    "ReleaseCriterion",
+    "ReleaseResult",
+    "Sex",
+    "Site",
+    "StratificationFactor",
+    "Study",
+    "StudySite",
+    "Subject",
+    "SubjectStatus",
+    "Visit",
+    "VisitDefinition",
+    "VisitStatus",
+]

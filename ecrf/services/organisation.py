@@ -1,6 +1,7 @@
 """Writes to the organisation: sites, studies, participation and delegation."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from ecrf.models import Membership, Site, Study, StudySite
@@ -45,3 +46,17 @@ def create_user(*, username: str, password: str, first_name: str = "", last_name
     return get_user_model().objects.create_user(
         username=username, password=password, first_name=first_name, last_name=last_name, email=email
     )
+
+
+DATA_MANAGER_GROUP = "Data managers"
+
+
+@transaction.atomic
+def make_data_manager_staff(user):
+    """Let a data manager into the Django admin to browse (view only) protocols and clinical data."""
+    group, _ = Group.objects.get_or_create(name=DATA_MANAGER_GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label="ecrf", codename__startswith="view_"))
+    user.groups.add(group)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from ecrf.access import memberships_of, require_study_role
 from ecrf.navigation import study_navigation
 from ecrf.roles import Capability, capability_labels_by_role
-from ecrf.selectors import organisation
+from ecrf.selectors import organisation, protocols
 
 
 @login_required
@@ -23,7 +23,8 @@ def home(request):
 @login_required
 def study_detail(request, study_code):
     access = require_study_role(request, study_code, Capability.VIEW_STUDY)
-    return render(request, "ecrf/study_detail.html", {"access": access, "sites": access.visible_sites()})
+    context = {"access": access, "sites": access.visible_sites(), "overview": protocols.protocol_overview(access.study)}
+    return render(request, "ecrf/study_detail.html", context)
 
 
 @login_required

@@ -16,4 +16,4 @@ def demo_data(transactional_db, settings):
     from django.core.management import call_command
 
     settings.DEMO_MODE = True
-    call_command("seed_demo")
+    call_command("seed_demo", subjects=False)

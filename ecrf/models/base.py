@@ -1,0 +1,47 @@
+"""What every clinical record shares: an audit trail of every change, and voiding instead of deletion."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class ClinicalQuerySet(models.QuerySet):
+    def active(self):
+        """Records not voided: what analyses and worklists count."""
+        return self.filter(is_voided=False)
+
+
+class ClinicalRecord(models.Model):
+    """Base of clinical data. Never hard-deleted: voided with a reason, and the history keeps every version.
+
+    Writes go through ``ecrf.services``, which set ``_change_reason`` and ``_history_user`` so each history row
+    says who changed what and why.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    is_voided = models.BooleanField(default=False)
+    void_reason = models.CharField(max_length=500, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords(inherit=True)
+
+    objects = ClinicalQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Clinical data is never deleted: void it with a reason (ecrf.services.audit.void).")
+
+
+def voided_has_reason(name: str) -> models.CheckConstraint:
+    """Every voided row says why and when."""
+    return models.CheckConstraint(
+        condition=Q(is_voided=False) | (~Q(void_reason="") & Q(voided_at__isnull=False)),
+        name=f"{name}_void_has_reason",
+        violation_error_message="A voided record needs a reason.",
+    )

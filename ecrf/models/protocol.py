@@ -1,0 +1,244 @@
+"""A study's protocol as rows: each loaded file is a ProtocolVersion owning its arms, schedule, labs and plans.
+
+Rows of a version are never changed after loading: an amendment is a new version with new rows, so data
+entered under the old version keeps pointing at the definitions it was entered against.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+
+from ecrf.models.organisation import Study
+
+
+class ProtocolVersion(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="protocol_versions")
+    version = models.CharField(max_length=20)
+    effective_date = models.DateField()
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the file's text as loaded.")
+    source_name = models.CharField(max_length=200)
+    source_text = models.TextField(help_text="The file exactly as loaded.")
+    design = models.CharField(max_length=20, choices=[("randomised", "Randomised"), ("non_random", "Non-random")])
+    time_origin = models.CharField(max_length=20)
+    follow_up_days = models.PositiveIntegerField()
+    follow_up_label = models.CharField(max_length=40)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study__code", "effective_date", "loaded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "version"], name="protocol_version_unique"),
+            models.UniqueConstraint(fields=["study", "sha256"], name="protocol_content_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.study.code} protocol {self.version} (from {self.effective_date})"
+
+    @property
+    def is_randomised(self) -> bool:
+        return self.design == "randomised"
+
+
+class ProtocolPart(models.Model):
+    """Something a protocol version defines, in the file's order."""
+
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=32)
+    order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        abstract = True
+        ordering = ["protocol", "order"]
+
+
+def _unique_code(name):
+    return [models.UniqueConstraint(fields=["protocol", "code"], name=f"{name}_code_unique")]
+
+
+class Arm(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="arms")
+    label = models.CharField(max_length=200)
+    ratio = models.PositiveSmallIntegerField()
+    infusions = models.CharField(
+        max_length=10, choices=[("product", "Study product"), ("placebo", "Placebo"), ("none", "No infusions")]
+    )
+    is_control = models.BooleanField(default=False)
+
+    class Meta(ProtocolPart.Meta):
+        constraints = [*_unique_code("arm"), models.CheckConstraint(condition=Q(ratio__gte=1), name="arm_ratio")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def gets_infusions(self) -> bool:
+        return self.infusions != "none"
+
+
+class StratificationFactor(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="stratification_factors")
+    label = models.CharField(max_length=200)
+    source = models.CharField(max_length=20)
+    score = models.CharField(max_length=20, blank=True)
+    cutpoint = models.FloatField(null=True, blank=True)
+    levels = models.JSONField(default=list, help_text="[{code, label}], at or below the cutpoint first.")
+
+    class Meta(ProtocolPart.Meta):
+        constraints = _unique_code("stratification_factor")
+
+    def __str__(self):
+        return self.label
+
+
+class EligibilityCriterion(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="eligibility_criteria")
+    kind = models.CharField(max_length=10, choices=[("inclusion", "Inclusion"), ("exclusion", "Exclusion")])
+    text = models.TextField()
+    qualifying_answer = models.BooleanField(help_text="The answer that keeps the subject eligible.")
+
+    class Meta(ProtocolPart.Meta):
+        verbose_name_plural = "eligibility criteria"
+        constraints = _unique_code("eligibility_criterion")
+
+    def __str__(self):
+        return f"{self.code}: {self.text[:60]}"
+
+
+class Analyte(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="analytes")
+    label = models.CharField(max_length=200)
+    unit = models.CharField(max_length=20)
+    decimals = models.PositiveSmallIntegerField(default=1)
+    reference_low = models.FloatField(null=True, blank=True)
+    reference_high = models.FloatField(null=True, blank=True)
+    hard_low = models.FloatField(help_text="Below this a value is impossible and refused.")
+    hard_high = models.FloatField(help_text="Above this a value is impossible and refused.")
+    loinc = models.CharField(max_length=20, blank=True)
+
+    class Meta(ProtocolPart.Meta):
+        constraints = [
+            *_unique_code("analyte"),
+            models.CheckConstraint(condition=Q(hard_low__lt=F("hard_high")), name="analyte_hard_limits_in_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.unit})"
+
+
+class LabPanel(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="lab_panels")
+    label = models.CharField(max_length=200)
+    analytes = models.ManyToManyField(Analyte, related_name="panels")
+
+    class Meta(ProtocolPart.Meta):
+        constraints = _unique_code("lab_panel")
+
+    def __str__(self):
+        return self.label
+
+
+class VisitDefinition(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="visit_definitions")
+    label = models.CharField(max_length=200)
+    anchor = models.CharField(max_length=20)
+    offset_days = models.IntegerField()
+    offset_label = models.CharField(max_length=40)
+    window_before_days = models.PositiveIntegerField(default=0)
+    window_after_days = models.PositiveIntegerField(default=0)
+    forms = models.JSONField(default=list)
+    lab_panel = models.ForeignKey(LabPanel, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    infusion_number = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta(ProtocolPart.Meta):
+        constraints = _unique_code("visit_definition")
+
+    def __str__(self):
+        return f"{self.code} {self.label}"
+
+    @property
+    def anchor_label(self) -> str:
+        return self.anchor.replace("_", " ")
+
+    @property
+    def form_labels(self) -> list[str]:
+        return [form.replace("_", " ") for form in self.forms]
+
+
+class InfusionPlan(models.Model):
+    protocol = models.OneToOneField(ProtocolVersion, on_delete=models.PROTECT, related_name="infusion_plan")
+    count = models.PositiveSmallIntegerField()
+    target_cells_per_kg = models.FloatField()
+    dose_tolerance_percent = models.FloatField()
+    passage = models.PositiveSmallIntegerField(null=True, blank=True)
+    route = models.CharField(max_length=200)
+    observation_hours = models.FloatField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(target_cells_per_kg__gt=0), name="infusion_plan_dose")]
+
+    def __str__(self):
+        return f"{self.count} infusions of {self.target_dose_label}"
+
+    @property
+    def target_dose_label(self) -> str:
+        return f"{self.target_cells_per_kg / 1e6:g} × 10⁶ cells/kg"
+
+    def dose_in_range(self, cells_per_kg: float) -> bool:
+        margin = self.target_cells_per_kg * self.dose_tolerance_percent / 100
+        return abs(cells_per_kg - self.target_cells_per_kg) <= margin
+
+
+class ReleaseCriterion(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="release_criteria")
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=[("numeric", "Numeric"), ("negative", "Must be negative")])
+    comparator = models.CharField(max_length=2, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+
+    class Meta(ProtocolPart.Meta):
+        verbose_name_plural = "release criteria"
+        constraints = _unique_code("release_criterion")
+
+    def __str__(self):
+        if self.kind == "negative":
+            return f"{self.label}: negative"
+        return f"{self.label} {self.comparator} {self.threshold:g} {self.unit}".strip()
+
+    def passes(self, *, value: float | None = None, negative: bool | None = None) -> bool:
+        """True when the measured result meets the criterion; a missing result never passes."""
+        if self.kind == "negative":
+            return negative is True
+        if value is None:
+            return False
+        return {
+            ">": value > self.threshold,
+            ">=": value >= self.threshold,
+            "<": value < self.threshold,
+            "<=": value <= self.threshold,
+        }[self.comparator]
+
+
+class EndpointCollection(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="endpoint_collections")
+    label = models.CharField(max_length=200)
+    collect_days = models.PositiveIntegerField()
+    collect_label = models.CharField(max_length=40)
+
+    class Meta(ProtocolPart.Meta):
+        constraints = _unique_code("endpoint_collection")
+
+    def __str__(self):
+        return f"{self.label} for {self.collect_label}"
+
+
+class BackgroundMedication(ProtocolPart):
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="background_medications")
+    drug = models.CharField(max_length=200)
+    dose = models.CharField(max_length=200)
+    indication = models.CharField(max_length=200)
+
+    class Meta(ProtocolPart.Meta):
+        constraints = _unique_code("background_medication")
+
+    def __str__(self):
+        return f"{self.drug} {self.dose}"

@@ -1,0 +1,34 @@
+"""Reads of protocol versions: which one is in force, and a version's definitions in order."""
+
+from datetime import date
+
+from ecrf.models import InfusionPlan, ProtocolVersion, Study
+
+
+def protocol_in_force(study: Study, on: date) -> ProtocolVersion | None:
+    """The latest version whose effective date is on or before ``on``; None before the first takes effect."""
+    return (
+        ProtocolVersion.objects.filter(study=study, effective_date__lte=on)
+        .order_by("-effective_date", "-loaded_at")
+        .first()
+    )
+
+
+def latest_protocol(study: Study) -> ProtocolVersion | None:
+    return ProtocolVersion.objects.filter(study=study).order_by("-effective_date", "-loaded_at").first()
+
+
+def protocol_overview(study: Study) -> dict | None:
+    """The current protocol with its arms, schedule and endpoints, and every version loaded, for display."""
+    versions = list(ProtocolVersion.objects.filter(study=study).order_by("-effective_date", "-loaded_at"))
+    if not versions:
+        return None
+    current = versions[0]
+    return {
+        "protocol": current,
+        "versions": versions,
+        "arms": list(current.arms.order_by("order")),
+        "visits": list(current.visit_definitions.select_related("lab_panel").order_by("order")),
+        "endpoints": list(current.endpoint_collections.order_by("order")),
+        "infusion_plan": InfusionPlan.objects.filter(protocol=current).first(),
+    }

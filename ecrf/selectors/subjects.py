@@ -1,0 +1,37 @@
+"""Reads about subjects: eligibility derived from their answers."""
+
+from dataclasses import dataclass, field
+
+from ecrf.models import EligibilityCriterion, Subject
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Eligibility derived from the answers: complete when every criterion has one, met when all qualify."""
+
+    missing: list[EligibilityCriterion] = field(default_factory=list)
+    failing: list[EligibilityCriterion] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def met(self) -> bool:
+        return self.complete and not self.failing
+
+    def explanation(self) -> str:
+        if self.failing:
+            return "not eligible: " + "; ".join(f"{c.code} {c.text}" for c in self.failing)
+        if self.missing:
+            return "eligibility incomplete: no answer for " + ", ".join(c.code for c in self.missing)
+        return "eligible"
+
+
+def eligibility_of(subject: Subject) -> Eligibility:
+    criteria = list(subject.protocol.eligibility_criteria.order_by("order"))
+    answers = {a.criterion_id: a.answer for a in subject.eligibility_answers.active()}
+    return Eligibility(
+        missing=[c for c in criteria if c.pk not in answers],
+        failing=[c for c in criteria if c.pk in answers and answers[c.pk] != c.qualifying_answer],
+    )

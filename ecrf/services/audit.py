@@ -1,0 +1,47 @@
+"""Saving and voiding clinical records so that every change says who, when, what and why."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+CREATED = "Created"
+
+
+def require_reason(reason: str, what: str = "change") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": f"Give a reason for this {what}: saved clinical data changes only with one."})
+    return reason
+
+
+@transaction.atomic
+def save_record(instance, *, by, reason: str = ""):
+    """Validate and save a clinical record; after its first save every change needs a reason.
+
+    The history row (django-simple-history) gets ``by`` as the user and ``reason`` as the change reason; the
+    old and new values are the rows before and after.
+    """
+    is_change = instance.pk is not None
+    if is_change:
+        reason = require_reason(reason)
+    instance.full_clean()
+    instance._change_reason = reason or CREATED
+    instance._history_user = by
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def void(instance, *, by, reason: str):
+    """Void a record instead of deleting it: it stays, marked, with who voided it, when and why."""
+    reason = require_reason(reason, "voiding")
+    if instance.is_voided:
+        raise ValidationError("This record is already voided.")
+    instance.is_voided = True
+    instance.void_reason = reason
+    instance.voided_at = timezone.now()
+    instance.voided_by = by
+    instance._change_reason = f"Voided: {reason}"
+    instance._history_user = by
+    instance.save()
+    return instance

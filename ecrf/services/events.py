@@ -1,0 +1,109 @@
+"""Infusions (with product release QC), adverse events, HCC diagnoses and medication."""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ecrf.models import (
+    AdverseEvent,
+    ConcomitantMedication,
+    EndpointEvent,
+    InfusionEvent,
+    ReleaseResult,
+    Subject,
+    SubjectStatus,
+    Visit,
+)
+from ecrf.services import subjects as lifecycle
+from ecrf.services.audit import save_record
+from ecrf.services.schedule import sync_schedule
+
+
+@transaction.atomic
+def record_infusion(
+    *,
+    subject: Subject,
+    visit: Visit | None,
+    number: int,
+    started_at: datetime,
+    body_weight_kg,
+    release: dict[str, object] | None = None,
+    release_deviation: str = "",
+    by,
+    **details,
+) -> InfusionEvent:
+    """Record an infusion; ``release`` maps criterion code to a measured number or, for "negative" criteria,
+    True when negative. A product failing or missing a release criterion is refused unless a protocol deviation
+    is recorded in ``release_deviation``.
+    """
+    allocation = getattr(subject, "allocation", None)
+    if allocation is None or not allocation.arm.gets_infusions:
+        raise ValidationError({"number": "This subject's arm receives no infusions."})
+    plan = getattr(subject.protocol, "infusion_plan", None)
+    if plan is None or not 1 <= number <= plan.count:
+        raise ValidationError({"number": f"The protocol plans infusions 1 to {plan.count if plan else 0}."})
+    infusion = InfusionEvent(
+        subject=subject,
+        visit=visit,
+        number=number,
+        started_at=started_at,
+        body_weight_kg=body_weight_kg,
+        is_placebo=allocation.arm.infusions == "placebo",
+        release_deviation=release_deviation.strip(),
+        **details,
+    )
+    save_record(infusion, by=by)
+    if not infusion.is_placebo:
+        _record_release(infusion, release or {}, by=by)
+    if subject.status == SubjectStatus.ALLOCATED:
+        lifecycle.start_treatment(subject, by=by)
+    if number == 1:
+        sync_schedule(subject, by=by)
+    return infusion
+
+
+def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) -> None:
+    criteria = list(infusion.subject.protocol.release_criteria.order_by("order"))
+    unknown = sorted(set(release) - {c.code for c in criteria})
+    if unknown:
+        raise ValidationError({"release": f"Not release criteria of this protocol: {', '.join(unknown)}."})
+    failing = []
+    for criterion in criteria:
+        measured = release.get(criterion.code)
+        value = None if criterion.kind == "negative" or measured is None else float(measured)
+        negative = measured if criterion.kind == "negative" else None
+        passed = criterion.passes(value=value, negative=negative)
+        if not passed:
+            failing.append(str(criterion) if measured is not None else f"{criterion.label}: no result")
+        save_record(
+            ReleaseResult(infusion=infusion, criterion=criterion, value=value, negative=negative, passed=passed), by=by
+        )
+    if failing and not infusion.release_deviation:
+        raise ValidationError(
+            {
+                "release": "The product fails release ("
+                + "; ".join(failing)
+                + "): record a protocol deviation to give it."
+            }
+        )
+
+
+@transaction.atomic
+def record_adverse_event(*, subject: Subject, by, **facts) -> AdverseEvent:
+    return save_record(AdverseEvent(subject=subject, **facts), by=by)
+
+
+@transaction.atomic
+def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: str = "", by) -> EndpointEvent:
+    if subject.consent_date is None or diagnosis_date < subject.consent_date:
+        raise ValidationError({"event_date": "An HCC diagnosis is recorded from consent on."})
+    if subject.death_date and diagnosis_date > subject.death_date:
+        raise ValidationError({"event_date": "An HCC diagnosis cannot come after death."})
+    event = EndpointEvent(subject=subject, kind="hcc", event_date=diagnosis_date, method=method, details=details)
+    return save_record(event, by=by)
+
+
+@transaction.atomic
+def record_medication(*, subject: Subject, by, **facts) -> ConcomitantMedication:
+    return save_record(ConcomitantMedication(subject=subject, **facts), by=by)

@@ -1,0 +1,245 @@
+"""The demo reproduces both seed trials' published flow (../shared/protocols.md), count for count.
+
+The demo is loaded once for this module, inside a transaction rolled back at the end.
+"""
+
+import io
+import random
+from datetime import timedelta
+from statistics import mean
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Count, Q
+from django.test import override_settings
+
+from analysis.scores import child_pugh, encephalopathy_category, meld
+from ecrf.demo.cohorts import DLC
+from ecrf.demo.plans import plan_trial
+from ecrf.models import (
+    AdverseEvent,
+    ClinicalStatus,
+    EndpointEvent,
+    InfusionEvent,
+    LabValue,
+    Membership,
+    ProtocolVersion,
+    Site,
+    Study,
+    Subject,
+    SubjectStatus,
+)
+from ecrf.roles import Role
+
+pytestmark = pytest.mark.django_db
+ANALYSED = (SubjectStatus.COMPLETED, SubjectStatus.DIED)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), override_settings(DEMO_MODE=True), transaction.atomic():
+        call_command("seed_demo", seed=1, stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
+def per_arm(study_code, condition=None):
+    rows = (
+        Subject.objects.filter(condition or Q(), study__code=study_code, allocation__isnull=False)
+        .values("allocation__arm__code")
+        .annotate(n=Count("id", distinct=True))
+    )
+    return {row["allocation__arm__code"]: row["n"] for row in rows}
+
+
+def fever_subjects(study_code):
+    fevers = AdverseEvent.objects.filter(subject__study__code=study_code, term="Fever", infusion__isnull=False)
+    return per_arm(study_code, Q(pk__in=fevers.values("subject")))
+
+
+# Trial A (ACLF, NCT01218464) -----------------------------------------------------------------------------
+def test_aclf_has_43_patients_24_ucmsc_19_control():
+    assert Subject.objects.filter(study__code="ACLF").count() == 43
+    assert per_arm("ACLF") == {"UCMSC": 24, "CONTROL": 19}
+
+
+def test_aclf_deaths_within_12_weeks_are_5_and_11():
+    subjects = Subject.objects.filter(study__code="ACLF", death_date__isnull=False).select_related("allocation__arm")
+    early = [s.allocation.arm.code for s in subjects if s.death_date <= s.allocation.allocation_date + timedelta(84)]
+    assert early.count("UCMSC") == 5
+    assert early.count("CONTROL") == 11
+
+
+def test_aclf_two_infusion_fevers_in_ucmsc_none_in_control():
+    assert fever_subjects("ACLF") == {"UCMSC": 2}
+
+
+def test_aclf_followed_to_72_weeks_21_and_17():
+    assert per_arm("ACLF", ~Q(status=SubjectStatus.LOST)) == {"UCMSC": 21, "CONTROL": 17}
+
+
+def test_aclf_arms_were_assigned_not_randomised():
+    assert set(Subject.objects.filter(study__code="ACLF").values_list("allocation__method", flat=True)) == {"assigned"}
+
+
+# Trial B (DLC, NCT01220492) ------------------------------------------------------------------------------
+def test_dlc_screened_252_and_two_not_randomised_one_refused_one_ineligible():
+    dlc = Subject.objects.filter(study__code="DLC")
+    assert dlc.count() == 252
+    failures = dlc.filter(status=SubjectStatus.SCREEN_FAILED)
+    assert failures.count() == 2
+    assert failures.filter(consent_date__isnull=True, screen_failure_reason__icontains="refused").count() == 1
+    assert failures.filter(consent_date__isnull=False, screen_failure_reason__startswith="Not eligible").count() == 1
+
+
+def test_dlc_randomised_125_per_arm():
+    assert per_arm("DLC") == {"UCMSC": 125, "CONTROL": 125}
+
+
+def test_dlc_consent_withdrawn_10_and_10():
+    assert per_arm("DLC", Q(status=SubjectStatus.WITHDRAWN)) == {"UCMSC": 10, "CONTROL": 10}
+
+
+def test_dlc_lost_to_follow_up_4_control_7_ucmsc():
+    assert per_arm("DLC", Q(status=SubjectStatus.LOST)) == {"UCMSC": 7, "CONTROL": 4}
+
+
+def test_dlc_analysed_111_control_108_ucmsc():
+    assert per_arm("DLC", Q(status__in=ANALYSED)) == {"UCMSC": 108, "CONTROL": 111}
+
+
+def test_dlc_hcc_23_control_13_ucmsc():
+    hcc = EndpointEvent.objects.filter(kind="hcc", subject__study__code="DLC", subject__status__in=ANALYSED)
+    assert per_arm("DLC", Q(pk__in=hcc.values("subject"))) == {"UCMSC": 13, "CONTROL": 23}
+
+
+def test_dlc_seven_infusion_fevers_all_ucmsc():
+    assert fever_subjects("DLC") == {"UCMSC": 7}
+
+
+def test_dlc_control_has_no_infusions_ucmsc_has_up_to_three():
+    by_arm = per_arm("DLC", Q(pk__in=InfusionEvent.objects.values("subject")))
+    assert "CONTROL" not in by_arm
+    assert (
+        InfusionEvent.objects.filter(subject__study__code="DLC").aggregate(n=Count("number", distinct=True))["n"] == 3
+    )
+
+
+def baseline_scores(arm_code):
+    """(MELD > 15, Child-Pugh grade, ascites) at the W0 visit of each analysed DLC subject of the arm."""
+    values = LabValue.objects.filter(
+        draw__visit__definition__code="W0",
+        draw__visit__subject__study__code="DLC",
+        draw__visit__subject__status__in=ANALYSED,
+        draw__visit__subject__allocation__arm__code=arm_code,
+    ).values_list("draw__visit__subject_id", "analyte__code", "value")
+    labs = {}
+    for subject_id, code, value in values:
+        labs.setdefault(subject_id, {})[code] = float(value)
+    statuses = {
+        s.visit.subject_id: s
+        for s in ClinicalStatus.objects.filter(visit__definition__code="W0", visit__subject_id__in=labs).select_related(
+            "visit"
+        )
+    }
+    scores = []
+    for subject_id, lab in labs.items():
+        status = statuses[subject_id]
+        score = meld(bilirubin_umol_l=lab["TBIL"], creatinine_umol_l=lab["CREA"], inr=lab["INR"])
+        cp = child_pugh(
+            bilirubin_umol_l=lab["TBIL"],
+            albumin_g_l=lab["ALB"],
+            inr=lab["INR"],
+            ascites=status.ascites,
+            encephalopathy=encephalopathy_category(status.encephalopathy_grade),
+        )
+        scores.append((score, cp.grade, status.ascites != "none"))
+    return scores
+
+
+@pytest.mark.parametrize(
+    ("arm", "above_15", "grades", "ascites"),
+    [("CONTROL", 15, (20, 73, 18), 93), ("UCMSC", 19, (14, 68, 26), 86)],
+)
+def test_dlc_baseline_meld_strata_child_pugh_and_ascites_match_the_paper(arm, above_15, grades, ascites):
+    scores = baseline_scores(arm)
+    assert sum(score > 15 for score, _, _ in scores) == above_15
+    assert tuple(sum(grade == g for _, grade, _ in scores) for g in "ABC") == grades
+    assert sum(has for _, _, has in scores) == ascites
+
+
+def test_dlc_control_has_more_deaths_than_ucmsc_after_13_months():
+    late = Subject.objects.filter(study__code="DLC", death_date__isnull=False).select_related("allocation__arm")
+    arms = [s.allocation.arm.code for s in late if (s.death_date - s.allocation.allocation_date).days > 396]
+    assert arms.count("CONTROL") > arms.count("UCMSC")
+
+
+def test_aclf_meld_falls_more_with_ucmsc_by_week_12():
+    def change(arm):
+        rows = LabValue.objects.filter(
+            draw__visit__subject__study__code="ACLF",
+            draw__visit__subject__allocation__arm__code=arm,
+            draw__visit__definition__code__in=["W0", "W12"],
+            analyte__code__in=["TBIL", "CREA", "INR"],
+        ).values_list("draw__visit__subject_id", "draw__visit__definition__code", "analyte__code", "value")
+        labs = {}
+        for subject_id, visit, code, value in rows:
+            labs.setdefault((subject_id, visit), {})[code] = float(value)
+        melds = {
+            key: meld(bilirubin_umol_l=v["TBIL"], creatinine_umol_l=v["CREA"], inr=v["INR"]) for key, v in labs.items()
+        }
+        return mean(melds[(s, "W12")] - melds[(s, "W0")] for s, visit in melds if visit == "W0" and (s, "W12") in melds)
+
+    assert change("UCMSC") < change("CONTROL")
+
+
+def test_each_demo_row_has_a_history_row_saying_it_is_demo_data():
+    subject = Subject.objects.filter(study__code="DLC").first()
+    assert subject.history.first().history_change_reason == "Demo data (seed 1)"
+
+
+def test_demo_uses_the_shipped_protocol_files():
+    assert set(ProtocolVersion.objects.values_list("study__code", flat=True)) == {"ACLF", "DLC"}
+
+
+def test_same_seed_gives_the_same_subjects_and_another_seed_does_not():
+    def fingerprint(seed):
+        return [
+            (p.arm_code, p.age, p.fate, round(p.labs.get("TBIL", 0), 3)) for p in plan_trial(DLC, random.Random(seed))
+        ]
+
+    assert fingerprint("DLC-1") == fingerprint("DLC-1")
+    assert fingerprint("DLC-1") != fingerprint("DLC-2")
+
+
+# Accounts ------------------------------------------------------------------------------------------------
+def test_seed_demo_creates_one_account_per_role_that_can_log_in():
+    roles = dict(Membership.objects.filter(study__code="DLC").values_list("user__username", "role"))
+    assert roles == {
+        "coordinator": Role.COORDINATOR,
+        "investigator": Role.INVESTIGATOR,
+        "monitor": Role.MONITOR,
+        "datamanager": Role.DATA_MANAGER,
+    }
+    assert authenticate(username="coordinator", password="ucmsc-demo-2026") is not None
+    assert get_user_model().objects.get(username="admin").is_superuser
+
+
+def test_demo_data_manager_may_browse_the_admin_read_only():
+    user = get_user_model().objects.get(username="datamanager")
+    assert user.is_staff
+    assert user.has_perm("ecrf.view_subject")
+    assert not user.has_perm("ecrf.change_subject")
+
+
+def test_seed_demo_twice_changes_nothing(settings):
+    settings.DEMO_MODE = True
+    tables = (get_user_model(), Membership, Study, Site, Subject, LabValue, ProtocolVersion)
+    before = [model.objects.count() for model in tables]
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "already loaded" in out.getvalue()
+    assert [model.objects.count() for model in tables] == before
+    assert before[:4] == [5, 8, 2, 2]
