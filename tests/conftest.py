@@ -1,10 +1,14 @@
 """The fixed cast: one study run at sites A and B, a user per role, an outsider and an administrator."""
 
 import os
+from datetime import date
 
 import pytest
 
 from ecrf.roles import Role
+from ecrf.services import subjects
+from ecrf.services.protocols import load_protocol
+from tests.ecrf.protocol_fixture import PROTOCOL
 from tests.factories import MembershipFactory, SiteFactory, StudyFactory, StudySiteFactory, UserFactory
 
 
@@ -77,3 +81,44 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def protocol(site_a):
+    """The test protocol (tests/ecrf/protocol_fixture.py) loaded, with site A taking part in its study."""
+    loaded = load_protocol(PROTOCOL, source_name="trial.toml").protocol
+    StudySiteFactory(study=loaded.study, site=site_a)
+    return loaded
+
+
+@pytest.fixture
+def new_subject(protocol, site_a, coordinator_a):
+    """Register a screened subject at site A; ``consented=True`` also records consent and a qualifying checklist."""
+
+    def register(code="001", *, consented=False, screening_date=date(2021, 1, 1), **facts):
+        subject = subjects.register_subject(
+            study=protocol.study,
+            site=site_a,
+            subject_code=code,
+            screening_date=screening_date,
+            sex=facts.pop("sex", "male"),
+            age_years=facts.pop("age_years", 50),
+            by=coordinator_a,
+            **facts,
+        )
+        if consented:
+            subjects.record_consent(subject, consent_date=screening_date, consent_version="1.0", by=coordinator_a)
+            subjects.record_eligibility(subject, answers={"I1": True, "E1": False}, by=coordinator_a)
+        return subject
+
+    return register
+
+
+@pytest.fixture
+def allocated_subject(protocol, new_subject, coordinator_a):
+    """A consented, eligible subject assigned to arm A (study product) on 2021-01-02, visits generated."""
+    subject = new_subject(consented=True)
+    subjects.assign_arm(
+        subject, arm=protocol.arms.get(code="A"), allocation_date=date(2021, 1, 2), reason="Design", by=coordinator_a
+    )
+    return subject

@@ -1,0 +1,84 @@
+"""Every clinical change keeps who, when, the old and new values and why; records are voided, never deleted."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from ecrf.models import LabValue, Subject
+from ecrf.services import labs
+from ecrf.services.audit import void
+
+DRAWN = datetime(2021, 1, 2, 8, tzinfo=UTC)
+
+
+@pytest.fixture
+def bilirubin(allocated_subject, coordinator_a):
+    visit = allocated_subject.visits.get(definition__code="W0")
+    draw = labs.record_lab_draw(visit=visit, drawn_at=DRAWN, values={"TBIL": "42.0"}, by=coordinator_a)
+    return draw.values.get(analyte__code="TBIL")
+
+
+def test_creating_a_record_writes_a_history_row_with_its_author(bilirubin, coordinator_a):
+    (created,) = bilirubin.history.all()
+    assert (created.history_type, created.history_user, created.history_change_reason) == (
+        "+",
+        coordinator_a,
+        "Created",
+    )
+
+
+def test_a_change_without_a_reason_is_refused_and_nothing_changes(bilirubin, coordinator_a):
+    with pytest.raises(ValidationError) as error:
+        labs.change_lab_value(bilirubin, value="24.0", by=coordinator_a, reason="  ")
+    assert "reason" in error.value.message_dict
+    bilirubin.refresh_from_db()
+    assert bilirubin.value == 42
+    assert bilirubin.history.count() == 1
+
+
+def test_a_change_keeps_old_and_new_values_who_and_why(bilirubin, investigator_a):
+    labs.change_lab_value(bilirubin, value="24.0", by=investigator_a, reason="Transcription error: 24 on the report")
+    new, old = bilirubin.history.all()[:2]
+    delta = new.diff_against(old)
+    assert [(c.field, c.old, c.new) for c in delta.changes if c.field == "value"] == [("value", 42, 24)]
+    assert new.history_user == investigator_a
+    assert new.history_change_reason == "Transcription error: 24 on the report"
+    assert new.history_date >= old.history_date
+
+
+def test_voiding_keeps_the_row_marks_it_and_says_why(bilirubin, coordinator_a):
+    void(bilirubin, by=coordinator_a, reason="Entered on the wrong visit")
+    bilirubin.refresh_from_db()
+    assert (bilirubin.is_voided, bilirubin.void_reason, bilirubin.voided_by) == (
+        True,
+        "Entered on the wrong visit",
+        coordinator_a,
+    )
+    assert bilirubin.history.first().history_change_reason == "Voided: Entered on the wrong visit"
+    assert not LabValue.objects.active().filter(pk=bilirubin.pk).exists()
+
+
+def test_voiding_needs_a_reason(bilirubin, coordinator_a):
+    with pytest.raises(ValidationError, match="reason"):
+        void(bilirubin, by=coordinator_a, reason="")
+    bilirubin.refresh_from_db()
+    assert not bilirubin.is_voided
+
+
+def test_clinical_records_cannot_be_deleted(bilirubin, allocated_subject):
+    with pytest.raises(PermissionError, match="void it"):
+        bilirubin.delete()
+    with pytest.raises(PermissionError):
+        allocated_subject.delete()
+    assert Subject.objects.filter(pk=allocated_subject.pk).exists()
+
+
+def test_the_subjects_status_history_tells_the_story(allocated_subject):
+    reasons = [h.history_change_reason for h in allocated_subject.history.order_by("history_date")]
+    assert reasons == [
+        "Created",
+        "Consent recorded (version 1.0)",
+        "All eligibility criteria met",
+        "Allocated to Active",
+    ]
