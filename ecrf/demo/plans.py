@@ -46,11 +46,17 @@ class SubjectPlan:
 
 
 def draw(spread: Spread, rng: random.Random) -> float:
-    """One value: log-normal matched to mean +- SD, or triangular on (low, high) peaking at the median."""
+    """One value: log-normal matched to mean +- SD, or triangular on (low, high) with the given median."""
     if spread.sd is not None:
         sigma2 = math.log(1 + (spread.sd / spread.centre) ** 2)
         return rng.lognormvariate(math.log(spread.centre) - sigma2 / 2, math.sqrt(sigma2))
-    return rng.triangular(spread.low, spread.high, spread.centre)
+    low, high, median = spread.low, spread.high, spread.centre
+    # The mode that puts the triangular distribution's median where the paper reports it.
+    if median >= (low + high) / 2:
+        mode = low + 2 * (median - low) ** 2 / (high - low)
+    else:
+        mode = high - 2 * (high - median) ** 2 / (high - low)
+    return rng.triangular(low, high, min(high, max(low, mode)))
 
 
 def plan_trial(cohort: TrialCohort, rng: random.Random) -> list[SubjectPlan]:

@@ -1,5 +1,6 @@
 """Management commands: the demo loader's guard and the container's wait for the database."""
 
+import io
 import os
 import subprocess
 import sys
@@ -8,6 +9,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+
+from ecrf.models import ProtocolVersion
+from ecrf.roles import Role
+from ecrf.services import organisation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +47,24 @@ def test_wait_for_db_fails_clearly_when_the_database_never_answers():
     )
     assert result.returncode == 1
     assert "Database not reachable after 1 s" in result.stderr
+
+
+def test_seed_demo_completes_a_database_loaded_by_an_older_demo(db, settings):
+    settings.DEMO_MODE = True
+    site = organisation.ensure_site(code="BJ-5MC", name="Fifth Medical Center (demo)")
+    study = organisation.ensure_study(code="ACLF", title="Old title", registry_number="NCT01218464", sites=[site])
+    coordinator = organisation.create_user(username="coordinator", password="ucmsc-demo-2026")
+    organisation.grant_membership(user=coordinator, study=study, role=Role.COORDINATOR, site=site)
+    out = io.StringIO()
+    call_command("seed_demo", subjects=False, stdout=out)
+    assert "protocol ACLF 1.0" in out.getvalue()
+    assert set(ProtocolVersion.objects.values_list("study__code", flat=True)) == {"ACLF", "DLC"}
+    assert coordinator.memberships.count() == 2
+
+
+def test_seed_demo_reports_a_protocol_file_changed_without_a_new_version(db, settings):
+    settings.DEMO_MODE = True
+    call_command("seed_demo", subjects=False, stdout=io.StringIO())
+    ProtocolVersion.objects.filter(study__code="ACLF").update(sha256="0" * 64)  # as if the file had been edited
+    with pytest.raises(CommandError, match="already loaded with different content"):
+        call_command("seed_demo", subjects=False, stdout=io.StringIO())

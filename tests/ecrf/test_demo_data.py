@@ -6,7 +6,7 @@ The demo is loaded once for this module, inside a transaction rolled back at the
 import io
 import random
 from datetime import timedelta
-from statistics import mean
+from statistics import mean, median, stdev
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
@@ -243,3 +243,31 @@ def test_seed_demo_twice_changes_nothing(settings):
     assert "already loaded" in out.getvalue()
     assert [model.objects.count() for model in tables] == before
     assert before[:4] == [5, 8, 2, 2]
+
+
+@pytest.mark.parametrize(("arm", "median_age", "low", "high"), [("CONTROL", 47, 19, 65), ("UCMSC", 48, 21, 65)])
+def test_dlc_ages_follow_the_published_median_and_range(arm, median_age, low, high):
+    ages = list(
+        Subject.objects.filter(study__code="DLC", allocation__arm__code=arm, status__in=ANALYSED).values_list(
+            "age_years", flat=True
+        )
+    )
+    assert abs(median(ages) - median_age) <= 3
+    assert low <= min(ages)
+    assert max(ages) <= high
+
+
+@pytest.mark.parametrize(("arm", "albumin", "sd"), [("CONTROL", 30.5, 6.2), ("UCMSC", 30.9, 5.9)])
+def test_dlc_baseline_albumin_follows_the_published_mean_and_sd(arm, albumin, sd):
+    values = [
+        float(v)
+        for v in LabValue.objects.filter(
+            analyte__code="ALB",
+            draw__visit__definition__code="W0",
+            draw__visit__subject__study__code="DLC",
+            draw__visit__subject__status__in=ANALYSED,
+            draw__visit__subject__allocation__arm__code=arm,
+        ).values_list("value", flat=True)
+    ]
+    assert abs(mean(values) - albumin) < 1.5
+    assert abs(stdev(values) - sd) < 1.5

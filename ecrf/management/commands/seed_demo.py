@@ -15,6 +15,7 @@ from django.db import transaction
 from ecrf.demo.builder import TrialBuilder
 from ecrf.demo.cohorts import COHORTS
 from ecrf.demo.plans import plan_trial
+from ecrf.protocol_schema import ProtocolFileError
 from ecrf.roles import Role
 from ecrf.services import organisation
 from ecrf.services.protocols import load_protocol_file
@@ -49,38 +50,59 @@ class Command(BaseCommand):
     def handle(self, *args, seed, subjects, **options):
         if not settings.DEMO_MODE:
             raise CommandError("Demo accounts have public passwords: set DEMO_MODE=true to load them.")
-        if get_user_model().objects.filter(username="coordinator").exists():
+        started = time.monotonic()
+        try:
+            with transaction.atomic():
+                created = self._load(seed, with_subjects=subjects)
+        except ProtocolFileError as error:
+            raise CommandError(f"Demo not loaded: {error}") from None
+        if not created:
             self.stdout.write("Demo data already loaded; nothing to do.")
             return
-        started = time.monotonic()
-        with transaction.atomic():
-            counts = self._load(seed, with_subjects=subjects)
-        summary = ", ".join(f"{code} {n} subjects" for code, n in counts.items())
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data loaded in {time.monotonic() - started:.1f} s ({summary}, seed {seed}). "
+                f"Demo data loaded in {time.monotonic() - started:.1f} s ({', '.join(created)}; seed {seed}). "
                 f"Every demo account's password: {DEMO_PASSWORD}"
             )
         )
 
-    def _load(self, seed: int, *, with_subjects: bool) -> dict[str, int]:
+    def _load(self, seed: int, *, with_subjects: bool) -> list[str]:
+        """Load whatever part of the demo is missing (a database from an older demo gets the new parts)."""
+        created = []
         sites = [organisation.ensure_site(**site) for site in DEMO_SITES]
-        protocols = [load_protocol_file(path).protocol for path in sorted(PROTOCOL_DIR.glob("*.toml"))]
+        protocols = []
+        for path in sorted(PROTOCOL_DIR.glob("*.toml")):
+            result = load_protocol_file(path)
+            protocols.append(result.protocol)
+            if result.created:
+                created.append(f"protocol {result.protocol.study.code} {result.protocol.version}")
         studies = [organisation.ensure_study(code=p.study.code, title=p.study.title, sites=sites) for p in protocols]
-        users = {}
-        for username, first, last, role, at_site in DEMO_ACCOUNTS:
-            user = organisation.create_user(username=username, password=DEMO_PASSWORD, first_name=first, last_name=last)
-            for study in studies:
-                organisation.grant_membership(user=user, study=study, role=role, site=sites[0] if at_site else None)
-            users[username] = user
-        organisation.make_data_manager_staff(users["datamanager"])
-        get_user_model().objects.create_superuser(username="admin", password=DEMO_PASSWORD, email="")
-        counts = {}
+        users = self._accounts(studies, sites[0], created)
         for protocol in protocols if with_subjects else []:
             cohort = COHORTS.get(protocol.study.code)
-            if cohort is None:
+            if cohort is None or protocol.study.subjects.exists():
                 continue
             plans = plan_trial(cohort, random.Random(f"{cohort.study_code}-{seed}"))
             builder = TrialBuilder(protocol, sites, time_unit=cohort.time_unit, users=users, seed=seed)
-            counts[protocol.study.code] = len(builder.build(plans))
-        return counts
+            created.append(f"{protocol.study.code} {len(builder.build(plans))} subjects")
+        return created
+
+    def _accounts(self, studies, home_site, created: list[str]) -> dict:
+        users = {}
+        for username, first, last, role, at_site in DEMO_ACCOUNTS:
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None:
+                user = organisation.create_user(
+                    username=username, password=DEMO_PASSWORD, first_name=first, last_name=last
+                )
+                created.append(f"account {username}")
+            for study in studies:
+                if not user.memberships.filter(study=study).exists():
+                    organisation.grant_membership(
+                        user=user, study=study, role=role, site=home_site if at_site else None
+                    )
+            users[username] = user
+        organisation.make_data_manager_staff(users["datamanager"])
+        if not get_user_model().objects.filter(username="admin").exists():
+            get_user_model().objects.create_superuser(username="admin", password=DEMO_PASSWORD, email="")
+        return users
