@@ -36,6 +36,13 @@ class StudyAccess:
         """True when one of the user's memberships covers every site of the study."""
         return any(m.site_id is None for m in self.memberships)
 
+    def sites_with(self, capability: str) -> list[Site]:
+        """Sites where one of the user's memberships carries ``capability``."""
+        granting = [m for m in self.memberships if role_can(m.role, capability)]
+        if any(m.site_id is None for m in granting):
+            return list(organisation.sites_of_study(self.study))
+        return sorted({m.site for m in granting}, key=lambda site: site.code)
+
     def visible_sites(self) -> list[Site]:
         """Sites whose pages this user may open in the study."""
         if self.is_study_wide:

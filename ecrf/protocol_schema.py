@@ -30,6 +30,12 @@ FORMS = (
     "endpoints",
 )
 ANCHORS = ("consent", "allocation", "first_infusion")
+# Analyte codes each score reads from a lab draw (the standard codes every protocol file uses for them).
+SCORE_INPUTS = {
+    "meld": {"TBIL", "CREA", "INR"},
+    "meld_na": {"TBIL", "CREA", "INR", "NA"},
+    "meld_3": {"TBIL", "CREA", "INR", "NA", "ALB"},
+}
 
 
 class Strict(BaseModel):
@@ -96,12 +102,16 @@ class StratificationSection(Strict):
     score: Literal["meld", "meld_na", "meld_3"] | None = None
     cutpoint: float | None = None
     levels: list[StratumLevel] = []
+    visit: Code | None = None
 
     @model_validator(mode="after")
     def score_factor_is_complete(self):
-        incomplete = self.score is None or self.cutpoint is None or len(self.levels) != 2
+        incomplete = None in (self.score, self.cutpoint, self.visit) or len(self.levels) != 2
         if self.source == "baseline_score" and incomplete:
-            raise ValueError("a baseline_score factor needs score, cutpoint and two levels (<= cutpoint, >)")
+            raise ValueError(
+                "a baseline_score factor needs score, cutpoint, visit (whose lab draw is the baseline) and two "
+                "levels (<= cutpoint, >)"
+            )
         return self
 
 
@@ -236,9 +246,26 @@ class ProtocolFile(Strict):
             if visit.lab_panel is not None and visit.lab_panel not in panels:
                 raise ValueError(f"visits[{i}] ({visit.code}) names lab_panel {visit.lab_panel!r}, not defined")
         self._check_infusions()
+        self._check_stratification()
         if self.study.design == "randomised" and len(self.arms) < 2:
             raise ValueError("a randomised study needs at least two arms")
         return self
+
+    def _check_stratification(self):
+        visits = {v.code: v for v in self.visits}
+        panels = {p.code: set(p.analytes) for p in self.lab_panels}
+        for i, factor in enumerate(self.stratification):
+            if factor.source != "baseline_score":
+                continue
+            visit = visits.get(factor.visit)
+            if visit is None or visit.lab_panel is None:
+                raise ValueError(f"stratification[{i}].visit: {factor.visit!r} is not a visit with a lab panel")
+            missing = sorted(SCORE_INPUTS[factor.score] - panels[visit.lab_panel])
+            if missing:
+                raise ValueError(
+                    f"stratification[{i}]: visit {factor.visit}'s panel lacks {', '.join(missing)}, which "
+                    f"{factor.score} needs"
+                )
 
     def _check_infusions(self):
         numbers = sorted(v.infusion_number for v in self.visits if v.infusion_number is not None)

@@ -15,6 +15,8 @@ class Capability(models.TextChoices):
     VIEW_SITE = "view_site", "See a site's team and subjects"
     VIEW_STUDY_TEAM = "view_study_team", "See the study team and delegation log across sites"
     ENTER_DATA = "enter_data", "Register subjects and enter visit data"
+    RANDOMISE = "randomise", "Randomise eligible subjects"
+    ASSIGN_ARM = "assign_arm", "Assign the arm where the protocol does not randomise"
     SIGN_FORMS = "sign_forms", "Sign completed forms as investigator"
     VERIFY_SOURCE = "verify_source", "Verify data against source and raise queries"
     MANAGE_DATA = "manage_data", "Lock, unlock and correct data, answer for queries"
@@ -26,9 +28,16 @@ class Capability(models.TextChoices):
 _EVERYONE = {Capability.VIEW_STUDY, Capability.VIEW_SITE}
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.COORDINATOR: frozenset(_EVERYONE | {Capability.ENTER_DATA}),
+    Role.COORDINATOR: frozenset(_EVERYONE | {Capability.ENTER_DATA, Capability.RANDOMISE}),
     Role.INVESTIGATOR: frozenset(
-        _EVERYONE | {Capability.ENTER_DATA, Capability.SIGN_FORMS, Capability.VIEW_DASHBOARDS}
+        _EVERYONE
+        | {
+            Capability.ENTER_DATA,
+            Capability.RANDOMISE,
+            Capability.ASSIGN_ARM,
+            Capability.SIGN_FORMS,
+            Capability.VIEW_DASHBOARDS,
+        }
     ),
     Role.MONITOR: frozenset(
         _EVERYONE | {Capability.VERIFY_SOURCE, Capability.VIEW_STUDY_TEAM, Capability.VIEW_DASHBOARDS}

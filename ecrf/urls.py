@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecrf.views import studies
+from ecrf.views import randomisation, studies, subjects
 
 app_name = "ecrf"
 
@@ -9,4 +9,12 @@ urlpatterns = [
     path("studies/<str:study_code>/", studies.study_detail, name="study_detail"),
     path("studies/<str:study_code>/team/", studies.study_team, name="study_team"),
     path("studies/<str:study_code>/sites/<str:site_code>/", studies.site_detail, name="site_detail"),
+    path("studies/<str:study_code>/subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
+    path("studies/<str:study_code>/subjects/<int:pk>/randomise/", subjects.randomise, name="randomise"),
+    path("studies/<str:study_code>/subjects/<int:pk>/assign/", subjects.assign_arm, name="assign_arm"),
+    path("studies/<str:study_code>/randomisation/", randomisation.manage, name="randomisation"),
+    path("studies/<str:study_code>/randomisation/generate/", randomisation.generate, name="randomisation_generate"),
+    path("studies/<str:study_code>/randomisation/import/", randomisation.import_csv, name="randomisation_import"),
+    path("studies/<str:study_code>/randomisation/slots/", randomisation.slots, name="randomisation_slots"),
+    path("studies/<str:study_code>/randomisation/list.csv", randomisation.download, name="randomisation_download"),
 ]

@@ -1,14 +1,15 @@
 """The fixed cast: one study run at sites A and B, a user per role, an outsider and an administrator."""
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from ecrf.roles import Role
+from ecrf.services import labs as lab_services
 from ecrf.services import subjects
 from ecrf.services.protocols import load_protocol
-from tests.ecrf.protocol_fixture import PROTOCOL
+from tests.ecrf.protocol_fixture import PROTOCOL, RANDOMISED_PROTOCOL
 from tests.factories import MembershipFactory, SiteFactory, StudyFactory, StudySiteFactory, UserFactory
 
 
@@ -122,3 +123,48 @@ def allocated_subject(protocol, new_subject, coordinator_a):
         subject, arm=protocol.arms.get(code="A"), allocation_date=date(2021, 1, 2), reason="Design", by=coordinator_a
     )
     return subject
+
+
+@pytest.fixture
+def randomised_protocol(site_a):
+    """A 1:1 randomised protocol stratified by baseline MELD (screening labs) and site; site A takes part."""
+    loaded = load_protocol(RANDOMISED_PROTOCOL, source_name="randomised.toml").protocol
+    StudySiteFactory(study=loaded.study, site=site_a)
+    return loaded
+
+
+# Screening labs giving MELD 6 (all at the floor) or MELD 39 (bilirubin 20, creatinine 3 mg/dL, INR 2.5).
+LOW_MELD_LABS = {"TBIL": "10", "CREA": "60", "INR": "1.0"}
+HIGH_MELD_LABS = {"TBIL": "342", "CREA": "265", "INR": "2.5"}
+
+
+@pytest.fixture
+def ready_to_randomise(randomised_protocol, site_a, coordinator_a):
+    """Register a consented, eligible subject with screening labs and clinical status, ready to randomise."""
+
+    def register(code, *, labs=None, dialysis=False, eligible=True):
+        subject = subjects.register_subject(
+            study=randomised_protocol.study,
+            site=site_a,
+            subject_code=code,
+            screening_date=date(2021, 1, 1),
+            sex="female",
+            age_years=45,
+            by=coordinator_a,
+        )
+        subjects.record_consent(subject, consent_date=date(2021, 1, 1), consent_version="1.0", by=coordinator_a)
+        subjects.record_eligibility(subject, answers={"I1": True, "E1": not eligible}, by=coordinator_a)
+        screening = subject.visits.get(definition__code="SCR")
+        drawn = datetime(2021, 1, 1, 8, tzinfo=UTC)
+        lab_services.record_lab_draw(visit=screening, drawn_at=drawn, values=labs or LOW_MELD_LABS, by=coordinator_a)
+        lab_services.record_clinical_status(
+            visit=screening,
+            assessed_on=date(2021, 1, 1),
+            ascites="none",
+            encephalopathy_grade=0,
+            dialysis_past_week=dialysis,
+            by=coordinator_a,
+        )
+        return subject
+
+    return register

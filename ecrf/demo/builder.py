@@ -59,6 +59,7 @@ class TrialBuilder:
         self.plan = getattr(protocol, "infusion_plan", None)
         self.background = list(protocol.background_medications.order_by("order"))
         self.lot_counter = 0
+        self.codes = set()
 
     def _save(self, model, objects: list) -> list:
         return bulk_create_with_history(
@@ -156,7 +157,19 @@ class TrialBuilder:
             allocated_at=at(plan.allocation_date, 11),
             allocated_by=self.users["investigator"],
             reason="" if randomised else "Parallel-controlled design: arm assigned at enrolment",
+            # The historical cohort was randomised on the trial's own list, before this system: its codes are kept.
+            randomisation_code=self._legacy_code() if randomised else "",
+            stratum="",
         )
+
+    def _legacy_code(self) -> str:
+        while True:
+            code = f"{self.protocol.study.code}-P" + "".join(
+                self.rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(5)
+            )
+            if code not in self.codes:
+                self.codes.add(code)
+                return code
 
     # Visits ---------------------------------------------------------------------------------------------
     def _visits(self, subject: Subject, plan: SubjectPlan) -> list[Visit]:

@@ -19,6 +19,7 @@ from ecrf.models.protocol import (
     StratificationFactor,
     VisitDefinition,
 )
+from ecrf.models.randomisation import RandomisationList, RandomisationListAccess, RandomisationSlot
 from ecrf.models.subjects import Allocation, AllocationMethod, EligibilityAnswer, Sex, Subject, SubjectStatus
 from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit, VisitStatus
 
@@ -43,6 +44,9 @@ __all__ = [
     "LabValue",
     "Membership",
     "ProtocolVersion",
+    "RandomisationList",
+    "RandomisationListAccess",
+    "RandomisationSlot",
     "ReleaseCriterion",
     "ReleaseResult",
     "Sex",

@@ -81,6 +81,7 @@ class StratificationFactor(ProtocolPart):
     score = models.CharField(max_length=20, blank=True)
     cutpoint = models.FloatField(null=True, blank=True)
     levels = models.JSONField(default=list, help_text="[{code, label}], at or below the cutpoint first.")
+    visit_code = models.CharField(max_length=32, blank=True, help_text="Visit whose lab draw is the baseline.")
 
     class Meta(ProtocolPart.Meta):
         constraints = _unique_code("stratification_factor")

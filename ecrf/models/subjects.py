@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from ecrf.models.base import ClinicalRecord, voided_has_reason
 from ecrf.models.organisation import Site, Study
 from ecrf.models.protocol import Arm, EligibilityCriterion, ProtocolVersion
+from ecrf.models.randomisation import RandomisationSlot
 
 
 class SubjectStatus(models.TextChoices):
@@ -159,10 +160,22 @@ class Allocation(ClinicalRecord):
     allocated_at = models.DateTimeField()
     allocated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=500, blank=True, help_text="Why this arm, for assigned allocations.")
-    stratum = models.CharField(max_length=100, blank=True)
+    stratum = models.CharField(max_length=200, blank=True)
+    slot = models.OneToOneField(
+        RandomisationSlot, on_delete=models.PROTECT, null=True, blank=True, related_name="allocation"
+    )
+    randomisation_code = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["randomisation_code"], condition=~Q(randomisation_code=""), name="allocation_code_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=AllocationMethod.RANDOMISED) | ~Q(randomisation_code=""),
+                name="allocation_randomised_has_code",
+                violation_error_message="A randomised allocation carries its randomisation code.",
+            ),
             models.CheckConstraint(
                 condition=~Q(method=AllocationMethod.ASSIGNED) | ~Q(reason=""),
                 name="allocation_assigned_has_reason",

@@ -35,3 +35,26 @@ def eligibility_of(subject: Subject) -> Eligibility:
         missing=[c for c in criteria if c.pk not in answers],
         failing=[c for c in criteria if c.pk in answers and answers[c.pk] != c.qualifying_answer],
     )
+
+
+def subject_at_site(study, sites, pk: int) -> Subject | None:
+    """The subject if it belongs to the study at one of ``sites``; None otherwise (the view answers 404)."""
+    return (
+        Subject.objects.select_related("study", "site", "protocol", "allocation__arm")
+        .filter(study=study, site__in=sites, pk=pk)
+        .first()
+    )
+
+
+def site_subjects(study, site):
+    """The site's subjects with status and arm, for the site page."""
+    return (
+        Subject.objects.active()
+        .filter(study=study, site=site)
+        .select_related("allocation__arm")
+        .order_by("subject_code")
+    )
+
+
+def subject_visits(subject: Subject):
+    return subject.visits.active().select_related("definition").order_by("definition__order")

@@ -105,6 +105,7 @@ def _create_parts(protocol: ProtocolVersion, spec: ProtocolFile) -> None:
     for order, factor in enumerate(spec.stratification):
         data = factor.model_dump()
         data["score"] = data["score"] or ""
+        data["visit_code"] = data.pop("visit") or ""
         StratificationFactor.objects.create(protocol=protocol, order=order, **data)
     for order, item in enumerate(spec.eligibility):
         EligibilityCriterion.objects.create(

@@ -132,7 +132,21 @@ def assign_arm(subject: Subject, *, arm: Arm, allocation_date: date, reason: str
     )
 
 
-def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="") -> Allocation:
+def allocate_from_slot(subject: Subject, *, slot, stratum: str, by) -> Allocation:
+    """Randomised allocation: the slot's arm and code, today; called by ecrf.services.randomisation.randomise."""
+    return _allocate(
+        subject,
+        arm=slot.arm,
+        allocation_date=timezone.localdate(),
+        method=AllocationMethod.RANDOMISED,
+        reason="",
+        by=by,
+        stratum=stratum,
+        slot=slot,
+    )
+
+
+def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="", slot=None) -> Allocation:
     if arm.protocol_id != subject.protocol_id:
         raise ValidationError({"arm": "This arm belongs to another protocol version."})
     eligibility = eligibility_of(subject)
@@ -149,6 +163,8 @@ def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="") 
         allocated_by=by,
         reason=reason,
         stratum=stratum,
+        slot=slot,
+        randomisation_code=slot.code if slot else "",
     )
     save_record(allocation, by=by)
     _move(subject, S.ALLOCATED, by=by, reason=f"Allocated to {arm.label}")

@@ -6,7 +6,8 @@ from django.shortcuts import render
 from ecrf.access import memberships_of, require_study_role
 from ecrf.navigation import study_navigation
 from ecrf.roles import Capability, capability_labels_by_role
-from ecrf.selectors import organisation, protocols
+from ecrf.selectors import organisation, protocols, randomisation
+from ecrf.selectors import subjects as subject_reads
 
 
 @login_required
@@ -23,15 +24,26 @@ def home(request):
 @login_required
 def study_detail(request, study_code):
     access = require_study_role(request, study_code, Capability.VIEW_STUDY)
-    context = {"access": access, "sites": access.visible_sites(), "overview": protocols.protocol_overview(access.study)}
+    randomisation_list = randomisation.active_list(access.study)
+    context = {
+        "access": access,
+        "sites": access.visible_sites(),
+        "overview": protocols.protocol_overview(access.study),
+        "commitment": randomisation_list.commitment_sha256 if randomisation_list else None,
+        "exhausted": randomisation.exhausted_strata(access.study) if access.can(Capability.MANAGE_DATA) else [],
+    }
     return render(request, "ecrf/study_detail.html", context)
 
 
 @login_required
 def site_detail(request, study_code, site_code):
     access = require_study_role(request, study_code, Capability.VIEW_SITE, site_code=site_code)
-    team = organisation.site_team(access.study, access.site)
-    return render(request, "ecrf/site_detail.html", {"access": access, "team": team})
+    context = {
+        "access": access,
+        "team": organisation.site_team(access.study, access.site),
+        "subjects": subject_reads.site_subjects(access.study, access.site),
+    }
+    return render(request, "ecrf/site_detail.html", context)
 
 
 @login_required

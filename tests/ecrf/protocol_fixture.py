@@ -110,3 +110,49 @@ def changed(old: str, new: str, text: str = PROTOCOL) -> str:
     """The protocol text with ``old`` replaced by ``new`` (which must be there)."""
     assert old in text, old
     return text.replace(old, new, 1)
+
+
+def _randomised() -> str:
+    """The test protocol made randomised 1:1, stratified by baseline MELD (screening draw) and site."""
+    text = changed('design = "non_random"', 'design = "randomised"')
+    text = changed(
+        "[[lab_panels]]",
+        """[[analytes]]
+code = "CREA"
+label = "Creatinine"
+unit = "umol/L"
+decimals = 0
+hard_low = 5
+hard_high = 2500
+
+[[lab_panels]]""",
+        text,
+    )
+    text = changed('analytes = ["TBIL", "INR"]', 'analytes = ["TBIL", "INR", "CREA"]', text)
+    text = changed(
+        'forms = ["eligibility", "consent"]',
+        'forms = ["eligibility", "consent", "clinical_status", "labs"]\nlab_panel = "p"',
+        text,
+    )
+    return changed(
+        "[[eligibility]]",
+        """[[stratification]]
+code = "meld"
+label = "Baseline MELD"
+source = "baseline_score"
+score = "meld"
+cutpoint = 15
+visit = "SCR"
+levels = [{ code = "le15", label = "MELD <= 15" }, { code = "gt15", label = "MELD > 15" }]
+
+[[stratification]]
+code = "site"
+label = "Site"
+source = "site"
+
+[[eligibility]]""",
+        text,
+    )
+
+
+RANDOMISED_PROTOCOL = _randomised()

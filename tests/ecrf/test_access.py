@@ -21,11 +21,13 @@ def request_for(rf):
 
 # The designed matrix, written out here rather than read from ecrf.roles so a change to either shows up.
 EXPECTED = {
-    Role.COORDINATOR: {Capability.VIEW_STUDY, Capability.VIEW_SITE, Capability.ENTER_DATA},
+    Role.COORDINATOR: {Capability.VIEW_STUDY, Capability.VIEW_SITE, Capability.ENTER_DATA, Capability.RANDOMISE},
     Role.INVESTIGATOR: {
         Capability.VIEW_STUDY,
         Capability.VIEW_SITE,
         Capability.ENTER_DATA,
+        Capability.RANDOMISE,
+        Capability.ASSIGN_ARM,
         Capability.SIGN_FORMS,
         Capability.VIEW_DASHBOARDS,
     },

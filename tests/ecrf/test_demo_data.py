@@ -271,3 +271,10 @@ def test_dlc_baseline_albumin_follows_the_published_mean_and_sd(arm, albumin, sd
     ]
     assert abs(mean(values) - albumin) < 1.5
     assert abs(stdev(values) - sd) < 1.5
+
+
+def test_dlc_demo_has_a_committed_list_ready_for_new_subjects():
+    out = io.StringIO()
+    call_command("verify_randomisation", study="DLC", stdout=out)
+    assert "250 randomised allocations predate this list" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("OK.")

@@ -19,6 +19,7 @@ from ecrf.protocol_schema import ProtocolFileError
 from ecrf.roles import Role
 from ecrf.services import organisation
 from ecrf.services.protocols import load_protocol_file
+from ecrf.services.randomisation import generate_list
 
 DEMO_PASSWORD = "ucmsc-demo-2026"  # noqa: S105  (public by design: DEMO_MODE only)
 PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "protocols"
@@ -78,6 +79,10 @@ class Command(BaseCommand):
                 created.append(f"protocol {result.protocol.study.code} {result.protocol.version}")
         studies = [organisation.ensure_study(code=p.study.code, title=p.study.title, sites=sites) for p in protocols]
         users = self._accounts(studies, sites[0], created)
+        for protocol in protocols:
+            if protocol.is_randomised and not protocol.study.randomisation_lists.exists():
+                generate_list(study=protocol.study, seed=seed, slots_per_stratum=100, by=users["datamanager"])
+                created.append(f"{protocol.study.code} randomisation list")
         for protocol in protocols if with_subjects else []:
             cohort = COHORTS.get(protocol.study.code)
             if cohort is None or protocol.study.subjects.exists():

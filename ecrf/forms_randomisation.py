@@ -1,0 +1,49 @@
+"""Forms for randomisation: list generation and import (data managers), arm assignment (investigators)."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+MAX_CSV_BYTES = 2_000_000
+
+
+def _helper(label: str, css: str = "btn-primary") -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label, css_class=css))
+    return helper
+
+
+class GenerateListForm(forms.Form):
+    seed = forms.IntegerField(min_value=0, help_text="Keep it secret: anyone with the seed can rebuild the list.")
+    slots_per_stratum = forms.IntegerField(min_value=1, max_value=10000, initial=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Generate list")
+
+
+class ImportListForm(forms.Form):
+    file = forms.FileField(help_text="CSV with the header stratum,sequence,arm,code; UTF-8.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Import list")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError("The file is larger than 2 MB; a randomisation list is far smaller.")
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text.") from None
+
+
+class AssignArmForm(forms.Form):
+    arm = forms.ModelChoiceField(queryset=None, empty_label=None, widget=forms.RadioSelect)
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="Why this arm.")
+
+    def __init__(self, *args, arms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["arm"].queryset = arms
+        self.helper = _helper("Assign arm")

@@ -1,0 +1,110 @@
+"""Reads for randomisation: baseline inputs of a subject, list summaries, and the integrity check."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from ecrf.commitment import commitment_of
+from ecrf.models import Allocation, ClinicalStatus, LabValue, RandomisationList, RandomisationSlot, Study, Subject
+
+
+def baseline_inputs(subject: Subject, visit_code: str) -> tuple[dict[str, float], bool | None]:
+    """Lab values (by analyte code) and dialysis of the subject's draw and clinical status at ``visit_code``."""
+    values = LabValue.objects.active().filter(
+        draw__visit__subject=subject,
+        draw__visit__definition__code=visit_code,
+        draw__is_voided=False,
+        value__isnull=False,
+    )
+    labs = {code: float(value) for code, value in values.values_list("analyte__code", "value")}
+    status = (
+        ClinicalStatus.objects.active()
+        .filter(visit__subject=subject, visit__definition__code=visit_code)
+        .values_list("dialysis_past_week", flat=True)
+        .first()
+    )
+    return labs, status
+
+
+def active_list(study: Study) -> RandomisationList | None:
+    return RandomisationList.objects.filter(study=study, is_active=True).select_related("created_by").first()
+
+
+def strata_summary(randomisation_list: RandomisationList) -> list[dict]:
+    """Per stratum: slots, used and free, for the data manager's list page (never shown to site staff)."""
+    rows = (
+        RandomisationSlot.objects.filter(list=randomisation_list)
+        .values("stratum")
+        .annotate(slots=Count("id"), used=Count("allocation"))
+        .order_by("stratum")
+    )
+    return [{**row, "free": row["slots"] - row["used"]} for row in rows]
+
+
+def list_slots(randomisation_list: RandomisationList):
+    return (
+        RandomisationSlot.objects.filter(list=randomisation_list)
+        .select_related("arm", "allocation__subject")
+        .order_by("stratum", "sequence")
+    )
+
+
+def exhausted_strata(study: Study) -> list[str]:
+    """Strata of the active list with no free slot left."""
+    randomisation_list = active_list(study)
+    if randomisation_list is None:
+        return []
+    return [row["stratum"] for row in strata_summary(randomisation_list) if row["free"] <= 0]
+
+
+@dataclass
+class Verification:
+    commitment_matches: bool = True
+    problems: list[str] = field(default_factory=list)
+    allocations_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.commitment_matches and not self.problems
+
+
+def verify_list(randomisation_list: RandomisationList) -> Verification:
+    """Recompute the commitment and check that allocations took the next free slot of their stratum in order."""
+    result = Verification()
+    rows = RandomisationSlot.objects.filter(list=randomisation_list).values_list(
+        "stratum", "sequence", "arm__code", "code"
+    )
+    recomputed = commitment_of(randomisation_list.study, randomisation_list.protocol.version, list(rows))
+    if recomputed != randomisation_list.commitment_sha256:
+        result.commitment_matches = False
+        result.problems.append(
+            f"The list's content does not match its commitment (stored {randomisation_list.commitment_sha256[:12]}…, "
+            f"recomputed {recomputed[:12]}…): slots were changed after the list was created."
+        )
+    allocations = (
+        Allocation.objects.filter(slot__list=randomisation_list)
+        .select_related("slot__arm", "arm", "subject")
+        .order_by("allocated_at", "pk")
+    )
+    taken = defaultdict(list)
+    for allocation in allocations:
+        result.allocations_checked += 1
+        slot = allocation.slot
+        taken[slot.stratum].append(slot.sequence)
+        subject = allocation.subject.subject_code
+        if allocation.arm_id != slot.arm_id:
+            result.problems.append(f"{subject}: allocated to {allocation.arm} but slot {slot} is {slot.arm}.")
+        if allocation.randomisation_code != slot.code:
+            result.problems.append(f"{subject}: code {allocation.randomisation_code} is not slot {slot}'s code.")
+        if allocation.stratum != slot.stratum:
+            result.problems.append(f"{subject}: stratum {allocation.stratum} but took a slot of {slot.stratum}.")
+    for stratum, sequences in sorted(taken.items()):
+        if sequences != list(range(1, len(sequences) + 1)):
+            result.problems.append(f"Stratum {stratum}: slots taken in the order {sequences}, not 1, 2, 3, …")
+    return result
+
+
+def legacy_allocations(study: Study) -> int:
+    """Randomised allocations recorded without a slot of this system's lists (e.g. migrated from paper)."""
+    return Allocation.objects.filter(Q(slot__isnull=True), subject__study=study, method="randomised").count()

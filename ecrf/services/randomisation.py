@@ -1,0 +1,206 @@
+"""Randomisation lists (generated or imported), their commitment, and allocation from them.
+
+A list has one sequence of slots per stratum; a stratum is one level of every stratification factor of the
+protocol (e.g. ``meld:gt15|site:BJ-5MC``). Allocation takes the next free slot of the subject's stratum while
+holding a row lock on the list, so concurrent requests queue instead of racing.
+"""
+
+import hashlib
+import hmac
+import itertools
+import random
+import string
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from analysis import scores
+from ecrf.commitment import commitment_of
+from ecrf.models import (
+    Allocation,
+    RandomisationList,
+    RandomisationListAccess,
+    RandomisationSlot,
+    Study,
+    Subject,
+)
+from ecrf.selectors.protocols import latest_protocol
+from ecrf.selectors.randomisation import baseline_inputs
+from ecrf.services.audit import require_reason, save_record
+from ecrf.services.subjects import allocate_from_slot
+
+CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IO")
+BLOCK_MULTIPLES = (1, 2, 3)
+
+
+def strata_of(protocol, site_codes: list[str]) -> list[str]:
+    """Every stratum key of the protocol: one level of each factor, factors in protocol order."""
+    levels = []
+    for factor in protocol.stratification_factors.order_by("order"):
+        codes = sorted(site_codes) if factor.source == "site" else [level["code"] for level in factor.levels]
+        levels.append([f"{factor.code}:{code}" for code in codes])
+    return ["|".join(combo) for combo in itertools.product(*levels)] if levels else ["all"]
+
+
+def stratum_of(subject: Subject) -> str:
+    """The subject's stratum from stored data; a missing input is an error naming it, never a guess."""
+    parts = []
+    for factor in subject.protocol.stratification_factors.order_by("order"):
+        if factor.source == "site":
+            parts.append(f"{factor.code}:{subject.site.code}")
+            continue
+        value = _baseline_score(subject, factor)
+        low, high = factor.levels
+        parts.append(f"{factor.code}:{(high if value > factor.cutpoint else low)['code']}")
+    return "|".join(parts) or "all"
+
+
+def _baseline_score(subject: Subject, factor) -> int:
+    labs, dialysis = baseline_inputs(subject, factor.visit_code)
+    needed = {"meld": ("TBIL", "CREA", "INR"), "meld_na": ("TBIL", "CREA", "INR", "NA")}.get(factor.score, ())
+    missing = [code for code in needed if labs.get(code) is None]
+    if dialysis is None:
+        missing.append("dialysis in the past week (clinical status)")
+    if missing:
+        raise ValidationError(
+            {
+                "stratum": f"Baseline {factor.score.upper()} cannot be computed: the {factor.visit_code} visit has "
+                f"no {', '.join(missing)}."
+            }
+        )
+    inputs = {"bilirubin_umol_l": labs["TBIL"], "creatinine_umol_l": labs["CREA"], "inr": labs["INR"]}
+    if factor.score == "meld_na":
+        return scores.meld_na(**inputs, sodium_mmol_l=labs["NA"], dialysis=dialysis)
+    return scores.meld(**inputs, dialysis=dialysis)
+
+
+def permuted_blocks(arms, slots: int, rng: random.Random):
+    """(arm, block number, block size) for at least ``slots`` places, in whole blocks of randomly varying size."""
+    unit = [arm for arm in arms for _ in range(arm.ratio)]
+    places, block = [], 0
+    while len(places) < slots:
+        block += 1
+        size_multiple = rng.choice(BLOCK_MULTIPLES)
+        content = unit * size_multiple
+        rng.shuffle(content)
+        places += [(arm, block, len(content)) for arm in content]
+    return places
+
+
+@transaction.atomic
+def generate_list(*, study: Study, seed: int, slots_per_stratum: int, by) -> RandomisationList:
+    """Generate and store a list: the same study, protocol, sites and seed give the same list."""
+    protocol = randomised_protocol(study)
+    if not 1 <= slots_per_stratum <= 10000:
+        raise ValidationError({"slots_per_stratum": "Give between 1 and 10000 slots per stratum."})
+    # Seeded so the statistician can regenerate the list; the seed is known only to data managers.
+    rng = random.Random(f"{study.code}:{protocol.version}:{seed}")  # noqa: S311
+    arms = list(protocol.arms.order_by("order"))
+    used_codes, rows = set(), []
+    for stratum in strata_of(protocol, site_codes(study)):
+        for sequence, (arm, block, size) in enumerate(permuted_blocks(arms, slots_per_stratum, rng), start=1):
+            code = _slot_code(study, seed, stratum, sequence, used_codes)
+            rows.append((stratum, sequence, arm, code, block, size))
+    return _store(study, protocol, rows, by=by, source="generated", seed=seed)
+
+
+def _slot_code(study: Study, seed: int, stratum: str, sequence: int, used: set[str]) -> str:
+    """A code that reveals nothing: keyed hash of the slot, not drawn from the generator staff could observe."""
+    key = f"{study.code}:{seed}".encode()
+    for attempt in itertools.count():
+        digest = hmac.new(key, f"{stratum}|{sequence}|{attempt}".encode(), hashlib.sha256).digest()
+        code = f"{study.code}-" + "".join(CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in digest[:6])
+        if code not in used:
+            used.add(code)
+            return code
+    raise AssertionError("unreachable")
+
+
+def site_codes(study: Study) -> list[str]:
+    return list(study.sites.order_by("code").values_list("code", flat=True))
+
+
+def randomised_protocol(study: Study):
+    protocol = latest_protocol(study)
+    if protocol is None or not protocol.is_randomised:
+        raise ValidationError(f"{study.code} does not randomise: its protocol assigns arms without a list.")
+    return protocol
+
+
+def _store(study, protocol, rows, *, by, source, seed=None, source_name="") -> RandomisationList:
+    """Replace the active list (only while unused) with these rows; ``by`` None means the command line."""
+    current = RandomisationList.objects.select_for_update().filter(study=study, is_active=True).first()
+    if current is not None:
+        if Allocation.objects.filter(slot__list=current).exists():
+            raise ValidationError("The current list has allocations: it can no longer be replaced or edited.")
+        current.is_active = False
+        current._change_reason = "Replaced by a new list before any allocation"
+        current.save()
+    commitment = commitment_of(study, protocol.version, [(r[0], r[1], r[2].code, r[3]) for r in rows])
+    randomisation_list = RandomisationList.objects.create(
+        study=study,
+        protocol=protocol,
+        source=source,
+        seed=seed,
+        source_name=source_name,
+        commitment_sha256=commitment,
+        created_by=by,
+    )
+    RandomisationSlot.objects.bulk_create(
+        RandomisationSlot(list=randomisation_list, stratum=s, sequence=n, arm=arm, code=code, block=b, block_size=size)
+        for s, n, arm, code, b, size in rows
+    )
+    if by is not None:
+        RandomisationListAccess.objects.create(list=randomisation_list, user=by, action="create")
+    return randomisation_list
+
+
+def store_imported(*, study: Study, protocol, rows, source_name: str, by) -> RandomisationList:
+    """Store validated imported rows (stratum, sequence, arm, code); see ecrf.services.randomisation_import."""
+    return _store(
+        study,
+        protocol,
+        [(s, n, arm, code, None, None) for s, n, arm, code in rows],
+        by=by,
+        source="imported",
+        source_name=source_name,
+    )
+
+
+def record_access(randomisation_list: RandomisationList, *, user, action: str) -> None:
+    RandomisationListAccess.objects.create(list=randomisation_list, user=user, action=action)
+
+
+@transaction.atomic
+def randomise(subject: Subject, *, by) -> Allocation:
+    """Allocate the subject to the next free slot of their stratum, under a row lock on the active list."""
+    randomisation_list = (
+        RandomisationList.objects.select_for_update().filter(study=subject.study, is_active=True).first()
+    )
+    if randomisation_list is None:
+        raise ValidationError({"stratum": f"{subject.study.code} has no randomisation list: ask the data manager."})
+    subject = Subject.objects.select_related("study", "site", "protocol").get(pk=subject.pk)
+    if Allocation.objects.filter(subject=subject).exists():
+        raise ValidationError({"status": f"{subject.subject_code} is already allocated."})
+    stratum = stratum_of(subject)
+    slot = (
+        RandomisationSlot.objects.filter(list=randomisation_list, stratum=stratum, allocation__isnull=True)
+        .select_related("arm")
+        .order_by("sequence")
+        .first()
+    )
+    if slot is None:
+        raise ValidationError(
+            {"stratum": f"Stratum {stratum} has no free slot left: randomisation stopped. Alert the data manager."}
+        )
+    return allocate_from_slot(subject, slot=slot, stratum=stratum, by=by)
+
+
+@transaction.atomic
+def correct_allocation(allocation: Allocation, *, arm, reason: str, by) -> Allocation:
+    """A data manager's documented correction of an allocation; the original stays in the history."""
+    reason = require_reason(reason, "correction")
+    if arm.protocol_id != allocation.arm.protocol_id:
+        raise ValidationError({"arm": "This arm belongs to another protocol version."})
+    allocation.arm = arm
+    return save_record(allocation, by=by, reason=f"Correction by data manager: {reason}")

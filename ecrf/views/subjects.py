@@ -1,0 +1,105 @@
+"""The subject page, and allocating a subject: randomise (randomised protocols) or assign (non-random ones)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from ecrf.access import require_study_role
+from ecrf.forms_randomisation import AssignArmForm
+from ecrf.roles import Capability
+from ecrf.selectors import randomisation as randomisation_reads
+from ecrf.selectors import subjects as subject_reads
+from ecrf.services import randomisation, subjects
+
+
+def _subject(access, pk, capability):
+    subject = subject_reads.subject_at_site(access.study, access.sites_with(capability), pk)
+    if subject is None:
+        raise Http404("No such subject at your sites.")
+    return subject
+
+
+@login_required
+def subject_detail(request, study_code, pk):
+    access = require_study_role(request, study_code, Capability.VIEW_SITE)
+    subject = _subject(access, pk, Capability.VIEW_SITE)
+    context = {
+        "access": access,
+        "subject": subject,
+        "allocation": getattr(subject, "allocation", None),
+        "eligibility": subject_reads.eligibility_of(subject),
+        "visits": subject_reads.subject_visits(subject),
+        "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
+        "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
+    }
+    return render(request, "ecrf/subject_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def randomise(request, study_code, pk):
+    access = require_study_role(request, study_code, Capability.RANDOMISE)
+    subject = _subject(access, pk, Capability.RANDOMISE)
+    problem, stratum = _randomisation_check(subject)
+    if request.method == "POST" and problem is None:
+        try:
+            allocation = randomisation.randomise(subject, by=request.user)
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        else:
+            messages.success(
+                request,
+                f"{subject.subject_code} randomised: code {allocation.randomisation_code}, arm {allocation.arm}.",
+            )
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "problem": problem, "stratum": stratum}
+    return render(
+        request, "ecrf/randomise_confirm.html", context, status=409 if problem and request.method == "POST" else 200
+    )
+
+
+def _randomisation_check(subject):
+    """(why randomisation cannot go ahead, or None; the stratum it would use, when known)."""
+    if not subject.protocol.is_randomised:
+        return f"{subject.study.code} does not randomise: the investigator assigns the arm.", None
+    if hasattr(subject, "allocation"):
+        return f"{subject.subject_code} is already allocated.", None
+    eligibility = subject_reads.eligibility_of(subject)
+    if subject.consent_date is None:
+        return "Consent is not recorded.", None
+    if not eligibility.met:
+        return f"The subject is {eligibility.explanation()}.", None
+    try:
+        stratum = randomisation.stratum_of(subject)
+    except ValidationError as error:
+        return " ".join(error.messages), None
+    if stratum in randomisation_reads.exhausted_strata(subject.study):
+        return f"Stratum {stratum} has no free slot left. Alert the data manager.", stratum
+    return None, stratum
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assign_arm(request, study_code, pk):
+    access = require_study_role(request, study_code, Capability.ASSIGN_ARM)
+    subject = _subject(access, pk, Capability.ASSIGN_ARM)
+    form = AssignArmForm(request.POST or None, arms=subject.protocol.arms.order_by("order"))
+    if request.method == "POST" and form.is_valid():
+        try:
+            subjects.assign_arm(
+                subject,
+                arm=form.cleaned_data["arm"],
+                allocation_date=timezone.localdate(),
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, " ".join(error.messages))
+        else:
+            messages.success(request, f"{subject.subject_code} assigned to {form.cleaned_data['arm']}.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    return render(request, "ecrf/assign_arm.html", {"access": access, "subject": subject, "form": form})

@@ -1,0 +1,137 @@
+"""Randomisation in the browser's pages: concealment of the list, access records, randomise and assign."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from ecrf.models import Allocation, RandomisationListAccess
+from ecrf.roles import Role
+from ecrf.services import randomisation
+from tests.factories import TEST_PASSWORD, MembershipFactory, StudySiteFactory
+
+
+@pytest.fixture
+def team(randomised_protocol, site_b, coordinator_a, investigator_a, coordinator_b, monitor, data_manager):
+    study = randomised_protocol.study
+    StudySiteFactory(study=study, site=site_b)
+    for user, role, site in [
+        (coordinator_a, Role.COORDINATOR, randomised_protocol.study.sites.get(code="SITE-A")),
+        (investigator_a, Role.INVESTIGATOR, randomised_protocol.study.sites.get(code="SITE-A")),
+        (coordinator_b, Role.COORDINATOR, site_b),
+        (monitor, Role.MONITOR, None),
+        (data_manager, Role.DATA_MANAGER, None),
+    ]:
+        MembershipFactory(user=user, study=study, role=role, site=site)
+    randomisation.generate_list(study=study, seed=5, slots_per_stratum=10, by=data_manager)
+    return study
+
+
+def as_user(client, user):
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
+LIST_URLS = [
+    ("get", "ecrf:randomisation"),
+    ("post", "ecrf:randomisation_generate"),
+    ("post", "ecrf:randomisation_import"),
+    ("get", "ecrf:randomisation_slots"),
+    ("get", "ecrf:randomisation_download"),
+]
+
+
+@pytest.mark.parametrize("role_fixture", ["coordinator_a", "investigator_a", "monitor"])
+@pytest.mark.parametrize(("method", "url_name"), LIST_URLS)
+def test_site_staff_and_monitors_get_403_on_every_list_url(team, role_fixture, method, url_name, request, client):
+    browser = as_user(client, request.getfixturevalue(role_fixture))
+    response = getattr(browser, method)(reverse(url_name, args=[team.code]), {"seed": 1, "slots_per_stratum": 2})
+    assert response.status_code == 403
+    assert not RandomisationListAccess.objects.exclude(action="create").exists()
+
+
+def test_viewing_the_slots_is_recorded(team, client, data_manager):
+    page = as_user(client, data_manager).get(reverse("ecrf:randomisation_slots", args=[team.code]))
+    assert page.status_code == 200
+    assert "TRIAL-" in page.content.decode()
+    assert list(RandomisationListAccess.objects.filter(action="view").values_list("user", flat=True)) == [
+        data_manager.pk
+    ]
+
+
+def test_downloading_the_list_is_recorded(team, client, data_manager):
+    response = as_user(client, data_manager).get(reverse("ecrf:randomisation_download", args=[team.code]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().startswith("stratum,sequence,arm,code")
+    assert RandomisationListAccess.objects.filter(action="download", user=data_manager).count() == 1
+
+
+def test_the_data_manager_generates_a_list_from_the_page(team, client, data_manager):
+    browser = as_user(client, data_manager)
+    response = browser.post(
+        reverse("ecrf:randomisation_generate", args=[team.code]), {"seed": 42, "slots_per_stratum": 6}
+    )
+    assert response.status_code == 302
+    assert team.randomisation_lists.get(is_active=True).seed == 42
+
+
+def test_a_bad_import_shows_the_row_errors_on_the_page(team, client, data_manager):
+    upload = SimpleUploadedFile("l.csv", b"stratum,sequence,arm,code\nnope,1,A,X1\n", content_type="text/csv")
+    page = as_user(client, data_manager).post(reverse("ecrf:randomisation_import", args=[team.code]), {"file": upload})
+    assert page.status_code == 400
+    assert "Row 2: unknown stratum" in page.content.decode()
+
+
+def test_investigators_see_the_commitment_on_the_study_page(team, client, investigator_a):
+    page = as_user(client, investigator_a).get(reverse("ecrf:study_detail", args=[team.code])).content.decode()
+    assert team.randomisation_lists.get(is_active=True).commitment_sha256 in page
+
+
+def test_a_coordinator_randomises_and_sees_code_and_arm(team, client, coordinator_a, ready_to_randomise):
+    subject = ready_to_randomise("P1")
+    browser = as_user(client, coordinator_a)
+    confirm = browser.get(reverse("ecrf:randomise", args=[team.code, subject.pk])).content.decode()
+    assert "meld:le15|site:SITE-A" in confirm
+    page = browser.post(reverse("ecrf:randomise", args=[team.code, subject.pk]), follow=True).content.decode()
+    allocation = Allocation.objects.get(subject=subject)
+    assert allocation.randomisation_code in page
+    assert allocation.arm.label in page
+
+
+def test_an_ineligible_subject_is_refused_with_the_reason(team, client, coordinator_a, ready_to_randomise):
+    subject = ready_to_randomise("P2", eligible=False)
+    response = as_user(client, coordinator_a).post(reverse("ecrf:randomise", args=[team.code, subject.pk]))
+    assert "not eligible: E1 Diabetes" in response.content.decode()
+    assert not Allocation.objects.exists()
+
+
+def test_a_coordinator_of_another_site_cannot_open_the_subject(team, client, coordinator_b, ready_to_randomise):
+    subject = ready_to_randomise("P3")
+    browser = as_user(client, coordinator_b)
+    assert browser.get(reverse("ecrf:subject_detail", args=[team.code, subject.pk])).status_code == 404
+    assert browser.post(reverse("ecrf:randomise", args=[team.code, subject.pk])).status_code == 404
+    assert not Allocation.objects.exists()
+
+
+@pytest.fixture
+def non_random_team(protocol, coordinator_a, investigator_a, site_a):
+    for user, role in [(coordinator_a, Role.COORDINATOR), (investigator_a, Role.INVESTIGATOR)]:
+        MembershipFactory(user=user, study=protocol.study, role=role, site=site_a)
+    return protocol
+
+
+def test_an_investigator_assigns_the_arm_with_a_reason(non_random_team, client, investigator_a, new_subject):
+    subject = new_subject(consented=True)
+    arm = non_random_team.arms.get(code="C")
+    url = reverse("ecrf:assign_arm", args=[non_random_team.study.code, subject.pk])
+    browser = as_user(client, investigator_a)
+    missing_reason = browser.post(url, {"arm": arm.pk, "reason": ""})
+    assert "This field is required" in missing_reason.content.decode()
+    assert browser.post(url, {"arm": arm.pk, "reason": "Patient preference"}).status_code == 302
+    allocation = Allocation.objects.get(subject=subject)
+    assert (allocation.arm, allocation.reason, allocation.allocated_by) == (arm, "Patient preference", investigator_a)
+
+
+def test_a_coordinator_may_not_assign_an_arm(non_random_team, client, coordinator_a, new_subject):
+    subject = new_subject(consented=True)
+    url = reverse("ecrf:assign_arm", args=[non_random_team.study.code, subject.pk])
+    assert as_user(client, coordinator_a).get(url).status_code == 403
