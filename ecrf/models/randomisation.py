@@ -77,4 +77,4 @@ class RandomisationListAccess(models.Model):
         ordering = ["-at"]
 
     def __str__(self):
-        return f"{self.user} {self.get_action_display().lower()} {self.list} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.at:%Y-%m-%d %H:%M} · {self.user} · {self.get_action_display().lower()}"

@@ -32,12 +32,14 @@ def manage(request, study_code):
 
 def _render_manage(request, access, generate_form, import_form, status=200):
     current = reads.active_list(access.study)
+    strata = reads.strata_summary(current) if current else []
     context = {
         "access": access,
         "list": current,
-        "strata": reads.strata_summary(current) if current else [],
+        "strata": strata,
         "accesses": current.accesses.select_related("user")[:20] if current else [],
         "legacy": reads.legacy_allocations(access.study),
+        "in_use": any(row["used"] for row in strata),
         "generate_form": generate_form,
         "import_form": import_form,
     }

@@ -135,3 +135,27 @@ def test_a_coordinator_may_not_assign_an_arm(non_random_team, client, coordinato
     subject = new_subject(consented=True)
     url = reverse("ecrf:assign_arm", args=[non_random_team.study.code, subject.pk])
     assert as_user(client, coordinator_a).get(url).status_code == 403
+
+
+def test_the_site_page_query_count_does_not_grow_with_subjects(
+    team, client, coordinator_a, ready_to_randomise, django_assert_max_num_queries
+):
+    browser = as_user(client, coordinator_a)
+    url = reverse("ecrf:site_detail", args=[team.code, "SITE-A"])
+    ready_to_randomise("Q0")
+    with django_assert_max_num_queries(12) as few:
+        browser.get(url)
+    for n in range(1, 8):
+        randomisation.randomise(ready_to_randomise(f"Q{n}"), by=coordinator_a)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert "Q7" in browser.get(url).content.decode()
+
+
+def test_the_subject_page_query_count_is_bounded(
+    team, client, coordinator_a, ready_to_randomise, django_assert_max_num_queries
+):
+    subject = ready_to_randomise("Q9")
+    randomisation.randomise(subject, by=coordinator_a)
+    browser = as_user(client, coordinator_a)
+    with django_assert_max_num_queries(12):
+        browser.get(reverse("ecrf:subject_detail", args=[team.code, subject.pk]))
