@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from ecrf.models import Allocation, RandomisationListAccess
+from ecrf.models import Allocation, RandomisationListAccess, RandomisationSlot
 from ecrf.roles import Role
 from ecrf.services import randomisation
 from tests.factories import TEST_PASSWORD, MembershipFactory, StudySiteFactory
@@ -159,3 +159,16 @@ def test_the_subject_page_query_count_is_bounded(
     browser = as_user(client, coordinator_a)
     with django_assert_max_num_queries(12):
         browser.get(reverse("ecrf:subject_detail", args=[team.code, subject.pk]))
+
+
+def test_an_exhausted_stratum_shows_as_an_alert_to_data_managers(
+    randomised_protocol, site_a, coordinator_a, data_manager, ready_to_randomise, client
+):
+    study = randomised_protocol.study
+    MembershipFactory(user=data_manager, study=study, role=Role.DATA_MANAGER, site=None)
+    randomisation.generate_list(study=study, seed=3, slots_per_stratum=1, by=data_manager)
+    free = RandomisationSlot.objects.filter(stratum="meld:le15|site:SITE-A").count()
+    for n in range(free):
+        randomisation.randomise(ready_to_randomise(f"E{n}"), by=coordinator_a)
+    page = as_user(client, data_manager).get(reverse("ecrf:study_detail", args=[study.code])).content.decode()
+    assert "Randomisation stratum <strong>meld:le15|site:SITE-A</strong> has no free slot left" in page
