@@ -2,12 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
 from ecrf.access import memberships_of, require_study_role
 from ecrf.navigation import study_navigation
 from ecrf.roles import Capability, capability_labels_by_role
-from ecrf.selectors import organisation, protocols, randomisation
-from ecrf.selectors import subjects as subject_reads
+from ecrf.selectors import organisation, protocols, randomisation, worklist
 
 
 @login_required
@@ -38,10 +38,16 @@ def study_detail(request, study_code):
 @login_required
 def site_detail(request, study_code, site_code):
     access = require_study_role(request, study_code, Capability.VIEW_SITE, site_code=site_code)
+    search, show = request.GET.get("q", "")[:32], request.GET.get("show", "")
+    show = show if show in worklist.FILTERS else ""
     context = {
         "access": access,
         "team": organisation.site_team(access.study, access.site),
-        "subjects": subject_reads.site_subjects(access.study, access.site),
+        "rows": worklist.site_worklist(access.study, access.site, today=timezone.localdate(), search=search, show=show),
+        "search": search,
+        "show": show,
+        "filters": worklist.FILTERS,
+        "can_register": access.can(Capability.ENTER_DATA),
     }
     return render(request, "ecrf/site_detail.html", context)
 

@@ -13,6 +13,7 @@ from ecrf.forms_randomisation import AssignArmForm
 from ecrf.roles import Capability
 from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
+from ecrf.selectors import worklist
 from ecrf.services import randomisation, subjects
 
 
@@ -32,7 +33,7 @@ def subject_detail(request, study_code, pk):
         "subject": subject,
         "allocation": getattr(subject, "allocation", None),
         "eligibility": subject_reads.eligibility_of(subject),
-        "visits": subject_reads.subject_visits(subject),
+        "calendar": worklist.subject_calendar(subject, timezone.localdate()),
         "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
     }

@@ -1,0 +1,92 @@
+"""The site worklist: each subject's status, arm and next visit, with the state of every visit as of today."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Prefetch
+
+from ecrf.models import Subject, SubjectStatus, Visit, VisitStatus
+
+ENDED = {
+    SubjectStatus.SCREEN_FAILED,
+    SubjectStatus.COMPLETED,
+    SubjectStatus.WITHDRAWN,
+    SubjectStatus.LOST,
+    SubjectStatus.DIED,
+}
+STATE_LABELS = {
+    "not_yet_due": "Not yet due",
+    "due": "Due",
+    "overdue": "Overdue",
+    "done": "Done",
+    "out_of_window": "Done out of window",
+    "missed": "Missed",
+    "not_expected": "Not expected (participation ended)",
+}
+FILTERS = {"": "All subjects", "overdue": "Overdue visits", "due_week": "Due this week", "active": "In the study"}
+
+
+def visit_state(visit: Visit, today: date, *, subject_ended: bool = False) -> str:
+    """One of STATE_LABELS for the visit as of ``today``."""
+    if visit.status == VisitStatus.DONE:
+        return "done" if visit.window_start <= visit.actual_date <= visit.window_end else "out_of_window"
+    if visit.status == VisitStatus.MISSED:
+        return "missed"
+    if subject_ended:
+        return "not_expected"
+    if today < visit.window_start:
+        return "not_yet_due"
+    return "due" if today <= visit.window_end else "overdue"
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    subject: Subject
+    next_visit: Visit | None
+    next_state: str | None
+    overdue: int
+
+    @property
+    def next_state_label(self) -> str:
+        return STATE_LABELS.get(self.next_state, "")
+
+    def due_within(self, today: date, days: int) -> bool:
+        if self.next_visit is None or self.next_state not in ("due", "not_yet_due", "overdue"):
+            return False
+        return self.next_visit.window_start <= today + timedelta(days=days)
+
+
+def site_worklist(study, site, *, today: date, search: str = "", show: str = "") -> list[WorklistRow]:
+    """The site's subjects with their next visit; ``show`` is one of FILTERS, ``search`` part of a subject code."""
+    visits = Visit.objects.active().select_related("definition").order_by("planned_date", "definition__order")
+    subjects = (
+        Subject.objects.active()
+        .filter(study=study, site=site, subject_code__icontains=search.strip())
+        .select_related("allocation__arm")
+        .prefetch_related(Prefetch("visits", queryset=visits, to_attr="calendar"))
+        .order_by("subject_code")
+    )
+    rows = [_row(subject, today) for subject in subjects]
+    if show == "overdue":
+        return [row for row in rows if row.overdue]
+    if show == "due_week":
+        return [row for row in rows if row.due_within(today, 7)]
+    if show == "active":
+        return [row for row in rows if row.subject.status not in ENDED]
+    return rows
+
+
+def _row(subject: Subject, today: date) -> WorklistRow:
+    ended = subject.status in ENDED
+    states = [(visit, visit_state(visit, today, subject_ended=ended)) for visit in subject.calendar]
+    upcoming = next(((v, s) for v, s in states if s in ("overdue", "due", "not_yet_due")), (None, None))
+    return WorklistRow(
+        subject=subject, next_visit=upcoming[0], next_state=upcoming[1], overdue=sum(s == "overdue" for _, s in states)
+    )
+
+
+def subject_calendar(subject: Subject, today: date) -> list[tuple[Visit, str, str]]:
+    """(visit, state, label) for each of the subject's visits, in schedule order."""
+    ended = subject.status in ENDED
+    visits = subject.visits.active().select_related("definition").order_by("definition__order")
+    return [(v, s, STATE_LABELS[s]) for v in visits for s in [visit_state(v, today, subject_ended=ended)]]
