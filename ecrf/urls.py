@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecrf.views import randomisation, studies, subjects
+from ecrf.views import randomisation, screening, studies, subjects
 
 app_name = "ecrf"
 
@@ -9,7 +9,11 @@ urlpatterns = [
     path("studies/<str:study_code>/", studies.study_detail, name="study_detail"),
     path("studies/<str:study_code>/team/", studies.study_team, name="study_team"),
     path("studies/<str:study_code>/sites/<str:site_code>/", studies.site_detail, name="site_detail"),
+    path("studies/<str:study_code>/sites/<str:site_code>/register/", screening.register, name="register_subject"),
     path("studies/<str:study_code>/subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
+    path("studies/<str:study_code>/subjects/<int:pk>/eligibility/", screening.eligibility, name="eligibility"),
+    path("studies/<str:study_code>/subjects/<int:pk>/consent/", screening.consent, name="consent"),
+    path("studies/<str:study_code>/subjects/<int:pk>/screen-failure/", screening.screen_failure, name="screen_failure"),
     path("studies/<str:study_code>/subjects/<int:pk>/randomise/", subjects.randomise, name="randomise"),
     path("studies/<str:study_code>/subjects/<int:pk>/assign/", subjects.assign_arm, name="assign_arm"),
     path("studies/<str:study_code>/randomisation/", randomisation.manage, name="randomisation"),

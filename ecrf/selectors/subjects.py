@@ -58,3 +58,11 @@ def site_subjects(study, site):
 
 def subject_visits(subject: Subject):
     return subject.visits.active().select_related("definition").order_by("definition__order")
+
+
+def eligibility_answers(subject: Subject):
+    return subject.eligibility_answers.active().select_related("criterion")
+
+
+def eligibility_criteria(subject: Subject):
+    return subject.protocol.eligibility_criteria.order_by("order")

@@ -36,8 +36,20 @@ def subject_detail(request, study_code, pk):
         "calendar": worklist.subject_calendar(subject, timezone.localdate()),
         "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
+        "screening_actions": _screening_actions(subject) if access.can(Capability.ENTER_DATA) else [],
     }
     return render(request, "ecrf/subject_detail.html", context)
+
+
+def _screening_actions(subject):
+    """(label, URL name) of the screening steps open to the subject in its current status."""
+    status = subject.status
+    actions = []
+    if status == "screened":
+        actions.append(("Record consent", "ecrf:consent"))
+    if status in ("screened", "consented", "eligible"):
+        actions += [("Eligibility checklist", "ecrf:eligibility"), ("Screen failure", "ecrf:screen_failure")]
+    return actions
 
 
 @login_required

@@ -1,0 +1,83 @@
+"""Screening forms: registration, the protocol's eligibility checklist, consent and screen failure."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ecrf.models import Sex
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _helper(label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal on the field it names, or above the form when it names none of them."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class RegisterSubjectForm(forms.Form):
+    subject_code = forms.CharField(max_length=32, help_text="The study's identifier for this person; never a name.")
+    screening_date = forms.DateField(widget=DATE)
+    sex = forms.ChoiceField(choices=Sex.choices, widget=forms.RadioSelect)
+    age_years = forms.IntegerField(min_value=0, max_value=120, label="Age (years)")
+    weight_kg = forms.DecimalField(
+        min_value=1, max_value=399, max_digits=5, decimal_places=1, required=False, label="Weight (kg)"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Register subject")
+
+
+class EligibilityForm(forms.Form):
+    """One yes/no question per criterion of the subject's protocol; a change to a saved answer needs a reason."""
+
+    reason = forms.CharField(
+        max_length=500, required=False, help_text="Needed only when you change an answer already saved."
+    )
+
+    def __init__(self, *args, criteria, answers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for criterion in self.criteria:
+            self.fields[criterion.code] = forms.TypedChoiceField(
+                label=f"{criterion.code} ({criterion.get_kind_display().lower()}): {criterion.text}",
+                choices=[("yes", "Yes"), ("no", "No")],
+                coerce=lambda value: value == "yes",
+                widget=forms.RadioSelect,
+                initial=None if criterion.code not in answers else ("yes" if answers[criterion.code] else "no"),
+                required=False,
+            )
+        self.order_fields([c.code for c in self.criteria] + ["reason"])
+        self.helper = _helper("Save checklist")
+
+    def answers(self) -> dict[str, bool]:
+        """The answers given (unanswered items stay unanswered: a partial checklist may be saved)."""
+        return {c.code: self.cleaned_data[c.code] for c in self.criteria if self.cleaned_data.get(c.code) != ""}
+
+
+class ConsentForm(forms.Form):
+    consent_date = forms.DateField(widget=DATE)
+    consent_version = forms.CharField(max_length=40, label="Consent form version")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record consent")
+
+
+class ScreenFailureForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record screen failure")

@@ -1,0 +1,113 @@
+"""Screening at a site: register a subject, answer the eligibility checklist, record consent or screen failure.
+
+Every POST that saves redirects (so a reload or double submit saves nothing twice); a refusal re-shows the form
+with what was typed and the reason on the field concerned.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ecrf.access import require_study_role
+from ecrf.forms_screening import (
+    ConsentForm,
+    EligibilityForm,
+    RegisterSubjectForm,
+    ScreenFailureForm,
+    add_service_errors,
+)
+from ecrf.roles import Capability
+from ecrf.selectors import subjects as subject_reads
+from ecrf.services import subjects
+
+
+def _subject(access, pk):
+    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.ENTER_DATA), pk)
+    if subject is None:
+        raise Http404("No such subject at your sites.")
+    return subject
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def register(request, study_code, site_code):
+    access = require_study_role(request, study_code, Capability.ENTER_DATA, site_code=site_code)
+    form = RegisterSubjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subject = subjects.register_subject(
+                study=access.study, site=access.site, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except IntegrityError:  # the same code submitted twice at once: the database kept one
+            form.add_error("subject_code", "A subject with this code already exists in the study.")
+        else:
+            messages.success(request, f"Subject {subject.subject_code} registered.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    return render(request, "ecrf/screening_form.html", {"access": access, "form": form, "title": "Register a subject"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def eligibility(request, study_code, pk):
+    access = require_study_role(request, study_code, Capability.ENTER_DATA)
+    subject = _subject(access, pk)
+    saved = {a.criterion.code: a.answer for a in subject_reads.eligibility_answers(subject)}
+    criteria = subject_reads.eligibility_criteria(subject)
+    form = EligibilityForm(request.POST or None, criteria=criteria, answers=saved)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subjects.record_eligibility(
+                subject, answers=form.answers(), by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Eligibility checklist of {subject.subject_code} saved.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "form": form, "title": "Eligibility checklist"}
+    return render(request, "ecrf/screening_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent(request, study_code, pk):
+    return _subject_form(
+        request, study_code, pk, ConsentForm, subjects.record_consent, "Record consent", "Consent recorded."
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screen_failure(request, study_code, pk):
+    return _subject_form(
+        request,
+        study_code,
+        pk,
+        ScreenFailureForm,
+        subjects.mark_screen_failed,
+        "Screen failure",
+        "Screen failure recorded.",
+    )
+
+
+def _subject_form(request, study_code, pk, form_class, service, title, done):
+    access = require_study_role(request, study_code, Capability.ENTER_DATA)
+    subject = _subject(access, pk)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(subject, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{subject.subject_code}: {done}")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    return render(
+        request, "ecrf/screening_form.html", {"access": access, "subject": subject, "form": form, "title": title}
+    )

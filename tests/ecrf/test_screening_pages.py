@@ -1,0 +1,97 @@
+"""Screening in the browser's pages: register, eligibility checklist, consent, screen failure."""
+
+import pytest
+from django.urls import reverse
+
+from ecrf.models import EligibilityAnswer, Subject, SubjectStatus
+from ecrf.roles import Role
+from tests.factories import TEST_PASSWORD, MembershipFactory
+
+
+@pytest.fixture
+def site_staff(protocol, site_a, coordinator_a, monitor):
+    MembershipFactory(user=coordinator_a, study=protocol.study, role=Role.COORDINATOR, site=site_a)
+    MembershipFactory(user=monitor, study=protocol.study, role=Role.MONITOR, site=None)
+    return protocol.study
+
+
+@pytest.fixture
+def coordinator(client, coordinator_a, site_staff):
+    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
+    return client
+
+
+REGISTRATION = {"subject_code": "TR-001", "screening_date": "2021-01-04", "sex": "female", "age_years": "44"}
+
+
+def register_url(study):
+    return reverse("ecrf:register_subject", args=[study.code, "SITE-A"])
+
+
+def test_a_coordinator_registers_a_subject_and_lands_on_its_page(coordinator, site_staff):
+    response = coordinator.post(register_url(site_staff), REGISTRATION)
+    subject = Subject.objects.get(subject_code="TR-001")
+    assert response.url == reverse("ecrf:subject_detail", args=[site_staff.code, subject.pk])
+    assert subject.status == SubjectStatus.SCREENED
+
+
+def test_registering_the_same_code_twice_creates_one_subject(coordinator, site_staff):
+    coordinator.post(register_url(site_staff), REGISTRATION)
+    again = coordinator.post(register_url(site_staff), REGISTRATION)
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    assert Subject.objects.count() == 1
+
+
+def test_a_bad_age_is_shown_on_its_field_and_what_was_typed_is_kept(coordinator, site_staff):
+    page = coordinator.post(register_url(site_staff), {**REGISTRATION, "age_years": "140"}).content.decode()
+    assert "Ensure this value is less than or equal to 120." in page
+    assert 'value="TR-001"' in page
+    assert not Subject.objects.exists()
+
+
+def test_a_monitor_cannot_register_subjects(client, monitor, site_staff):
+    assert client.login(username=monitor.username, password=TEST_PASSWORD)
+    assert client.get(register_url(site_staff)).status_code == 403
+
+
+def test_a_partial_checklist_is_saved_and_a_complete_one_makes_the_subject_eligible(
+    coordinator, site_staff, new_subject
+):
+    subject = new_subject()
+    subject_consent = reverse("ecrf:consent", args=[site_staff.code, subject.pk])
+    coordinator.post(subject_consent, {"consent_date": "2021-01-01", "consent_version": "1.0"})
+    url = reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])
+    coordinator.post(url, {"I1": "yes"})
+    assert EligibilityAnswer.objects.filter(subject=subject).count() == 1
+    coordinator.post(url, {"I1": "yes", "E1": "no"})
+    subject.refresh_from_db()
+    assert subject.status == SubjectStatus.ELIGIBLE
+
+
+def test_changing_a_saved_answer_asks_for_a_reason(coordinator, site_staff, new_subject):
+    subject = new_subject(consented=True)
+    url = reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])
+    page = coordinator.post(url, {"I1": "yes", "E1": "yes"}).content.decode()
+    assert "Give a reason for this change" in page
+    assert EligibilityAnswer.objects.get(subject=subject, criterion__code="E1").answer is False
+    coordinator.post(url, {"I1": "yes", "E1": "yes", "reason": "Diabetes in the GP letter"})
+    assert EligibilityAnswer.objects.get(subject=subject, criterion__code="E1").answer is True
+
+
+def test_consent_before_screening_is_refused_with_the_reason(coordinator, site_staff, new_subject):
+    subject = new_subject()
+    url = reverse("ecrf:consent", args=[site_staff.code, subject.pk])
+    page = coordinator.post(url, {"consent_date": "2020-12-01", "consent_version": "1.0"}).content.decode()
+    assert "Consent cannot come before screening." in page
+    subject.refresh_from_db()
+    assert subject.consent_date is None
+
+
+def test_a_screen_failure_needs_its_reason(coordinator, site_staff, new_subject):
+    subject = new_subject()
+    url = reverse("ecrf:screen_failure", args=[site_staff.code, subject.pk])
+    assert "This field is required" in coordinator.post(url, {"reason": ""}).content.decode()
+    coordinator.post(url, {"reason": "Refused to take part"})
+    subject.refresh_from_db()
+    assert (subject.status, subject.screen_failure_reason) == (SubjectStatus.SCREEN_FAILED, "Refused to take part")
