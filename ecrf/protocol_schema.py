@@ -137,13 +137,15 @@ class AnalyteSection(Strict):
     reference_high: float | None = None
     hard_low: float
     hard_high: float
+    plausible_low: float | None = None  # outside plausible_low-plausible_high the CRF asks to confirm the value
+    plausible_high: float | None = None
     loinc: str = ""
 
     @model_validator(mode="after")
     def limits_in_order(self):
         if self.hard_low >= self.hard_high:
             raise ValueError("hard_low must be below hard_high")
-        for name in ("reference_low", "reference_high"):
+        for name in ("reference_low", "reference_high", "plausible_low", "plausible_high"):
             value = getattr(self, name)
             if value is not None and not self.hard_low <= value <= self.hard_high:
                 raise ValueError(f"{name} {value} lies outside the hard limits {self.hard_low}-{self.hard_high}")

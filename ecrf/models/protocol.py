@@ -113,6 +113,8 @@ class Analyte(ProtocolPart):
     reference_high = models.FloatField(null=True, blank=True)
     hard_low = models.FloatField(help_text="Below this a value is impossible and refused.")
     hard_high = models.FloatField(help_text="Above this a value is impossible and refused.")
+    plausible_low = models.FloatField(null=True, blank=True, help_text="Below this entry asks for confirmation.")
+    plausible_high = models.FloatField(null=True, blank=True, help_text="Above this entry asks for confirmation.")
     loinc = models.CharField(max_length=20, blank=True)
 
     class Meta(ProtocolPart.Meta):
@@ -123,6 +125,25 @@ class Analyte(ProtocolPart):
 
     def __str__(self):
         return f"{self.label} ({self.unit})"
+
+    def is_out_of_range(self, value: float) -> bool:
+        low, high = self.reference_low, self.reference_high
+        return (low is not None and value < low) or (high is not None and value > high)
+
+    def is_implausible(self, value: float) -> bool:
+        low, high = self.plausible_low, self.plausible_high
+        return (low is not None and value < low) or (high is not None and value > high)
+
+    @property
+    def reference_label(self) -> str:
+        low, high = self.reference_low, self.reference_high
+        if low is None and high is None:
+            return ""
+        if low is None:
+            return f"≤ {high:g} {self.unit}"
+        if high is None:
+            return f"≥ {low:g} {self.unit}"
+        return f"{low:g}–{high:g} {self.unit}"
 
 
 class LabPanel(ProtocolPart):

@@ -20,7 +20,7 @@ class NotDone:
 
 @transaction.atomic
 def record_lab_draw(*, visit: Visit, drawn_at: datetime, values: dict[str, object], by) -> LabDraw:
-    """Record the visit's panel: ``values`` maps analyte code to a number, ``NotDone(reason)`` or None (blank).
+    """Record the visit's panel: ``values`` maps analyte code to a number, ``NotDone(reason)`` or None (not entered).
 
     Every problem is reported at once, keyed by analyte code; nothing is saved unless everything is valid.
     """
@@ -34,6 +34,8 @@ def record_lab_draw(*, visit: Visit, drawn_at: datetime, values: dict[str, objec
     draw = save_record(LabDraw(visit=visit, panel=panel, drawn_at=drawn_at), by=by)
     errors = {}
     for code, entry in values.items():
+        if entry is None or entry == "":
+            continue  # not entered yet: no row (unlike "not done", which is a row with its reason)
         try:
             save_record(_lab_value(draw, analytes[code], entry), by=by)
         except ValidationError as error:
@@ -79,3 +81,45 @@ def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | Non
 def record_clinical_status(*, visit: Visit, by, **findings) -> ClinicalStatus:
     """Record the visit's history and examination (ascites, encephalopathy grade, dialysis, symptoms)."""
     return save_record(ClinicalStatus(visit=visit, **findings), by=by)
+
+
+@transaction.atomic
+def update_lab_draw(draw: LabDraw, *, drawn_at: datetime, values: dict[str, object], by, reason: str) -> LabDraw:
+    """Apply the changes in ``values`` (and the draw time) to a saved draw: one reason covers them, each changed
+    value gets its own history row; unchanged values are left alone. Errors are keyed by analyte code.
+    """
+    existing = {v.analyte.code: v for v in draw.values.active().select_related("analyte")}
+    analytes = {a.code: a for a in draw.panel.analytes.all()}
+    errors = {}
+    if drawn_at != draw.drawn_at:
+        draw.drawn_at = drawn_at
+        save_record(draw, by=by, reason=reason)
+    for code, entry in values.items():
+        try:
+            _apply(draw, analytes[code], existing.get(code), entry, by=by, reason=reason)
+        except ValidationError as error:
+            errors[code] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return draw
+
+
+def _apply(draw, analyte, current: LabValue | None, entry, *, by, reason) -> bool:
+    wanted = _lab_value(draw, analyte, entry)
+    if current is None:
+        if wanted.value is None and not wanted.not_done:
+            return False
+        save_record(wanted, by=by, reason=reason)
+        return True
+    same = (current.value, current.not_done, current.not_done_reason) == (
+        wanted.value,
+        wanted.not_done,
+        wanted.not_done_reason,
+    )
+    if same or (current.value is not None and wanted.value is not None and current.value == wanted.value):
+        return False
+    if isinstance(entry, NotDone):
+        change_lab_value(current, not_done=entry, by=by, reason=reason)
+    else:
+        change_lab_value(current, value=entry, by=by, reason=reason)
+    return True

@@ -40,6 +40,7 @@ reference_low = 3.4
 reference_high = 20.5
 hard_low = 0.5
 hard_high = 1500
+plausible_high = 700
 
 [[analytes]]
 code = "INR"

@@ -1,0 +1,116 @@
+"""The lab panel form of a visit, built from the protocol's analytes: unit, reference range, limits, "not done"."""
+
+from dataclasses import dataclass
+
+from django import forms
+from django.utils import timezone
+
+from ecrf.services.labs import NotDone
+
+
+@dataclass
+class AnalyteRow:
+    """What the template shows for one analyte: its fields and whether the value is out of range."""
+
+    analyte: object
+    value: forms.BoundField
+    not_done: forms.BoundField
+    not_done_reason: forms.BoundField
+    flag: str  # "", "low", "high"
+
+
+class LabPanelForm(forms.Form):
+    drawn_at = forms.DateTimeField(
+        label="Drawn at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    reason = forms.CharField(max_length=500, required=False, label="Reason for the change")
+    confirm_unusual = forms.BooleanField(required=False, label="I have checked the values marked unusual")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, analytes, saved=None, editing=False, version=0, **kwargs):
+        saved = saved or {}
+        initial = {"version": version, **kwargs.pop("initial", {})}
+        for code, row in saved.items():
+            initial[f"value_{code}"] = row.value
+            initial[f"nd_{code}"] = row.not_done
+            initial[f"ndr_{code}"] = row.not_done_reason
+        super().__init__(*args, initial=initial, **kwargs)
+        self.analytes = list(analytes)
+        self.editing = editing
+        self.unusual = []
+        for analyte in self.analytes:
+            self.fields[f"value_{analyte.code}"] = forms.DecimalField(
+                required=False,
+                max_digits=12,
+                decimal_places=4,
+                label=analyte.label,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 8}),
+            )
+            self.fields[f"nd_{analyte.code}"] = forms.BooleanField(required=False, label="Not done")
+            self.fields[f"ndr_{analyte.code}"] = forms.CharField(required=False, max_length=500, label="Why not done")
+
+    def clean(self):
+        data = super().clean()
+        for analyte in self.analytes:
+            self._check(analyte, data)
+        if self.unusual and not data.get("confirm_unusual"):
+            self.add_error("confirm_unusual", "Some values are unusual: check them, then tick this box to save.")
+        if self.editing and not (data.get("reason") or "").strip() and self.has_changed():
+            self.add_error("reason", "Give a reason for changing saved results.")
+        if data.get("drawn_at") and data["drawn_at"] > timezone.now():
+            self.add_error("drawn_at", "The draw time cannot be in the future.")
+        return data
+
+    def _check(self, analyte, data) -> None:
+        code = analyte.code
+        value, not_done, why = data.get(f"value_{code}"), data.get(f"nd_{code}"), data.get(f"ndr_{code}", "").strip()
+        if not_done and value is not None:
+            self.add_error(f"value_{code}", "Give a value or tick “not done”, not both.")
+        elif not_done and not why:
+            self.add_error(f"ndr_{code}", f"Say why {analyte.label} was not done.")
+        elif value is not None and not analyte.hard_low <= float(value) <= analyte.hard_high:
+            self.add_error(
+                f"value_{code}",
+                f"{value:g} {analyte.unit} is impossible: {analyte.label} lies between {analyte.hard_low:g} and "
+                f"{analyte.hard_high:g} {analyte.unit}.",
+            )
+        elif value is not None and analyte.is_implausible(float(value)):
+            self.unusual.append(code)
+
+    def values(self) -> dict[str, object]:
+        """Analyte code -> number, NotDone(reason) or None (left blank)."""
+        result = {}
+        for analyte in self.analytes:
+            code = analyte.code
+            if self.cleaned_data.get(f"nd_{code}"):
+                result[code] = NotDone(self.cleaned_data[f"ndr_{code}"])
+            else:
+                result[code] = self.cleaned_data.get(f"value_{code}")
+        return result
+
+    def rows(self) -> list[AnalyteRow]:
+        rows = []
+        for analyte in self.analytes:
+            value = self[f"value_{analyte.code}"]
+            rows.append(
+                AnalyteRow(
+                    analyte=analyte,
+                    value=value,
+                    not_done=self[f"nd_{analyte.code}"],
+                    not_done_reason=self[f"ndr_{analyte.code}"],
+                    flag=_flag(analyte, value.value()),
+                )
+            )
+        return rows
+
+
+def _flag(analyte, raw) -> str:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        return ""
+    if analyte.reference_low is not None and number < analyte.reference_low:
+        return "low"
+    if analyte.reference_high is not None and number > analyte.reference_high:
+        return "high"
+    return ""

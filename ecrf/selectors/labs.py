@@ -1,0 +1,68 @@
+"""Reads of lab results: a visit's draw with its values, and the change history of each value."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ecrf.models import LabDraw, LabValue, Subject, Visit
+
+
+def visit_of(subject: Subject, visit_code: str) -> Visit | None:
+    return subject.visits.active().select_related("definition__lab_panel").filter(definition__code=visit_code).first()
+
+
+def draw_of(visit: Visit) -> LabDraw | None:
+    return LabDraw.objects.active().filter(visit=visit).select_related("panel").first()
+
+
+def saved_values(draw: LabDraw | None) -> dict[str, LabValue]:
+    if draw is None:
+        return {}
+    return {v.analyte.code: v for v in draw.values.active().select_related("analyte")}
+
+
+def draw_version(draw: LabDraw | None) -> int:
+    """A number that changes whenever the draw or any of its values is saved: stale forms are detected by it."""
+    if draw is None:
+        return 0
+    # Every save writes a history row, so the number of history rows moves on with every save.
+    return LabValue.history.filter(draw_id=draw.pk).count() + draw.history.count()
+
+
+@dataclass(frozen=True)
+class Change:
+    analyte: str
+    old: str
+    new: str
+    who: str
+    when: datetime
+    why: str
+
+
+def lab_history(draw: LabDraw) -> list[Change]:
+    """Every change of every value of the draw, oldest first: who, when, old and new value, and why."""
+    records = (
+        LabValue.history.filter(draw_id=draw.pk)
+        .select_related("history_user", "analyte")
+        .order_by("id", "history_date", "history_id")
+    )
+    changes, previous = [], {}
+    for record in records:
+        shown = "not done: " + record.not_done_reason if record.not_done else _number(record.value)
+        before = previous.get(record.id)
+        if before is None or before != shown:
+            changes.append(
+                Change(
+                    analyte=record.analyte.label,
+                    old=before or "",
+                    new=shown,
+                    who=str(record.history_user or "system"),
+                    when=record.history_date,
+                    why=record.history_change_reason or "",
+                )
+            )
+        previous[record.id] = shown
+    return sorted(changes, key=lambda c: c.when)
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value.normalize():f}"

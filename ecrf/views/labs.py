@@ -1,0 +1,87 @@
+"""The lab panel of a visit: enter, correct with a reason, and read the history of every value."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ecrf.access import require_study_role
+from ecrf.forms_labs import LabPanelForm
+from ecrf.roles import Capability
+from ecrf.selectors import labs as lab_reads
+from ecrf.selectors import subjects as subject_reads
+from ecrf.services import labs
+
+STALE = "Someone saved this panel after you opened it. Nothing of yours was saved: reload to see their values."
+
+
+def _visit(access, pk, visit_code, capability):
+    subject = subject_reads.subject_at_site(access.study, access.sites_with(capability), pk)
+    visit = lab_reads.visit_of(subject, visit_code) if subject else None
+    if visit is None or visit.definition.lab_panel is None:
+        raise Http404("No lab panel for this visit.")
+    return subject, visit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lab_panel(request, study_code, pk, visit_code):
+    access = require_study_role(request, study_code, Capability.ENTER_DATA)
+    subject, visit = _visit(access, pk, visit_code, Capability.ENTER_DATA)
+    draw = lab_reads.draw_of(visit)
+    version = lab_reads.draw_version(draw)
+    form = LabPanelForm(
+        request.POST or None,
+        analytes=visit.definition.lab_panel.analytes.order_by("order"),
+        saved=lab_reads.saved_values(draw),
+        editing=draw is not None,
+        version=version,
+        initial={"drawn_at": draw.drawn_at if draw else None},
+    )
+    # Stale first: a form opened before someone else's save is refused whatever it holds.
+    stale = request.method == "POST" and request.POST.get("version") != str(version)
+    if stale:
+        form.is_valid()
+        form.add_error(None, STALE)
+    elif request.method == "POST" and form.is_valid() and _save(form, visit, draw, request.user):
+        messages.success(request, f"{visit.definition.code} lab results of {subject.subject_code} saved.")
+        return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "visit": visit, "form": form, "draw": draw}
+    return render(request, "ecrf/lab_panel.html", context, status=409 if stale else 200)
+
+
+def _save(form, visit, draw, user) -> bool:
+    try:
+        if draw is None:
+            labs.record_lab_draw(visit=visit, drawn_at=form.cleaned_data["drawn_at"], values=form.values(), by=user)
+        else:
+            labs.update_lab_draw(
+                draw,
+                drawn_at=form.cleaned_data["drawn_at"],
+                values=form.values(),
+                by=user,
+                reason=form.cleaned_data["reason"],
+            )
+    except ValidationError as error:
+        for code, problems in error.message_dict.items():
+            field = f"value_{code}" if f"value_{code}" in form.fields else (code if code in form.fields else None)
+            form.add_error(field, problems)
+        return False
+    except IntegrityError:  # the same panel saved twice at once: one is kept
+        form.add_error(None, STALE)
+        return False
+    return True
+
+
+@login_required
+@require_GET
+def lab_history(request, study_code, pk, visit_code):
+    access = require_study_role(request, study_code, Capability.VIEW_SITE)
+    subject, visit = _visit(access, pk, visit_code, Capability.VIEW_SITE)
+    draw = lab_reads.draw_of(visit)
+    changes = lab_reads.lab_history(draw) if draw else []
+    context = {"access": access, "subject": subject, "visit": visit, "changes": changes}
+    return render(request, "ecrf/lab_history.html", context)
