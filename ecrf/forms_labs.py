@@ -1,6 +1,7 @@
 """The lab panel form of a visit, built from the protocol's analytes: unit, reference range, limits, "not done"."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
@@ -31,12 +32,15 @@ class LabPanelForm(forms.Form):
         saved = saved or {}
         initial = {"version": version, **kwargs.pop("initial", {})}
         for code, row in saved.items():
-            initial[f"value_{code}"] = row.value
+            # Quantized to the analyte's decimals: shown as kept, and equal to the same number typed back.
+            shown = None if row.value is None else row.value.quantize(Decimal(1).scaleb(-row.analyte.decimals))
+            initial[f"value_{code}"] = shown
             initial[f"nd_{code}"] = row.not_done
             initial[f"ndr_{code}"] = row.not_done_reason
         super().__init__(*args, initial=initial, **kwargs)
         self.analytes = list(analytes)
         self.editing = editing
+        self.saved_codes = set(saved)
         self.unusual = []
         for analyte in self.analytes:
             self.fields[f"value_{analyte.code}"] = forms.DecimalField(
@@ -55,7 +59,7 @@ class LabPanelForm(forms.Form):
             self._check(analyte, data)
         if self.unusual and not data.get("confirm_unusual"):
             self.add_error("confirm_unusual", "Some values are unusual: check them, then tick this box to save.")
-        if self.editing and not (data.get("reason") or "").strip() and self.has_changed():
+        if self.editing and not (data.get("reason") or "").strip() and self._changes_saved_data():
             self.add_error("reason", "Give a reason for changing saved results.")
         if data.get("drawn_at") and data["drawn_at"] > timezone.now():
             self.add_error("drawn_at", "The draw time cannot be in the future.")
@@ -76,6 +80,12 @@ class LabPanelForm(forms.Form):
             )
         elif value is not None and analyte.is_implausible(float(value)):
             self.unusual.append(code)
+
+    def _changes_saved_data(self) -> bool:
+        """True when a saved result or the draw time changes; filling in a value not entered before is not a change."""
+        changed = set(self.changed_data)
+        saved_fields = {f"{prefix}_{code}" for code in self.saved_codes for prefix in ("value", "nd", "ndr")}
+        return "drawn_at" in changed or bool(changed & saved_fields)
 
     def values(self) -> dict[str, object]:
         """Analyte code -> number, NotDone(reason) or None (left blank)."""

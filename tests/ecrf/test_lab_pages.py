@@ -111,3 +111,18 @@ def test_a_coordinator_of_another_site_gets_404(client, url, allocated_subject, 
     MembershipFactory(user=coordinator_b, study=allocated_subject.study, role=Role.COORDINATOR, site=site_b)
     assert client.login(username=coordinator_b.username, password=TEST_PASSWORD)
     assert client.get(url).status_code == 404
+
+
+def test_filling_in_a_value_not_entered_before_needs_no_reason(coordinator, url):
+    post(coordinator, url, value_TBIL="25.4")
+    version = coordinator.get(url).context["form"]["version"].value()
+    response = coordinator.post(url, {"drawn_at": DRAWN, "version": version, "value_TBIL": "25.4", "value_INR": "1.2"})
+    assert response.status_code == 302
+    assert float(values()["INR"].value) == 1.2
+
+
+def test_saved_values_are_shown_with_the_analytes_decimals(coordinator, url):
+    post(coordinator, url, value_TBIL="25.4", value_INR="1.3")
+    page = coordinator.get(url).content.decode()
+    assert 'value="25.4"' in page
+    assert 'value="1.30"' in page
