@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecrf.views import labs, randomisation, screening, studies, subjects
+from ecrf.views import labs, randomisation, screening, studies, subjects, visits
 
 app_name = "ecrf"
 
@@ -14,6 +14,12 @@ urlpatterns = [
     path("studies/<str:study_code>/subjects/<int:pk>/eligibility/", screening.eligibility, name="eligibility"),
     path("studies/<str:study_code>/subjects/<int:pk>/consent/", screening.consent, name="consent"),
     path("studies/<str:study_code>/subjects/<int:pk>/screen-failure/", screening.screen_failure, name="screen_failure"),
+    path("studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/", visits.visit_form, name="visit_form"),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/clinical-status/",
+        visits.clinical_status_form,
+        name="clinical_status",
+    ),
     path("studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/labs/", labs.lab_panel, name="lab_panel"),
     path(
         "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/labs/history/",

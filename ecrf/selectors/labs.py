@@ -1,9 +1,9 @@
-"""Reads of lab results: a visit's draw with its values, and the change history of each value."""
+"""Reads of a visit's records: the visit, its lab draw with values and their history, its clinical status."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecrf.models import LabDraw, LabValue, Subject, Visit
+from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit
 
 
 def visit_of(subject: Subject, visit_code: str) -> Visit | None:
@@ -66,3 +66,7 @@ def lab_history(draw: LabDraw) -> list[Change]:
 
 def _number(value) -> str:
     return "" if value is None else f"{value.normalize():f}"
+
+
+def clinical_status_of(visit: Visit):
+    return ClinicalStatus.objects.active().filter(visit=visit).first()

@@ -1,0 +1,68 @@
+"""Visit forms: the visit itself (date and weight, or missed) and the clinical status."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+from ecrf.models import ClinicalStatus
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _helper(label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class VisitForm(forms.Form):
+    actual_date = forms.DateField(widget=DATE, required=False, label="Visit date")
+    weight_kg = forms.DecimalField(
+        required=False, min_value=1, max_value=399, max_digits=5, decimal_places=1, label="Weight (kg)"
+    )
+    missed = forms.BooleanField(required=False, label="The visit did not take place")
+    missed_reason = forms.CharField(required=False, max_length=500, label="Why it did not take place")
+    reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save visit")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("missed"):
+            if data.get("actual_date"):
+                self.add_error("actual_date", "A missed visit has no date.")
+            if not (data.get("missed_reason") or "").strip():
+                self.add_error("missed_reason", "Say why the visit did not take place.")
+        elif not data.get("actual_date"):
+            self.add_error("actual_date", "Give the visit date, or tick that it did not take place.")
+        return data
+
+
+class ClinicalStatusForm(forms.ModelForm):
+    reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
+
+    class Meta:
+        model = ClinicalStatus
+        fields = [
+            "assessed_on",
+            "ascites",
+            "encephalopathy_grade",
+            "dialysis_past_week",
+            "temperature_c",
+            "fever",
+            "peripheral_oedema",
+            "rash",
+            "nausea",
+            "vomiting",
+        ]
+        widgets = {"assessed_on": DATE, "ascites": forms.RadioSelect}
+        labels = {"temperature_c": "Temperature (°C)", "encephalopathy_grade": "Hepatic encephalopathy (West Haven)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save clinical status")
+
+    def findings(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

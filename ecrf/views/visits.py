@@ -1,0 +1,76 @@
+"""A visit's own form (date and weight, or missed) and its clinical status form."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ecrf.access import require_study_role
+from ecrf.forms_screening import add_service_errors
+from ecrf.forms_visits import ClinicalStatusForm, VisitForm
+from ecrf.roles import Capability
+from ecrf.selectors import labs as visit_reads
+from ecrf.selectors import subjects as subject_reads
+from ecrf.services import visits
+
+
+def _visit(request, study_code, pk, visit_code, form_code):
+    access = require_study_role(request, study_code, Capability.ENTER_DATA)
+    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.ENTER_DATA), pk)
+    visit = visit_reads.visit_of(subject, visit_code) if subject else None
+    if visit is None or form_code not in visit.definition.forms:
+        raise Http404("This visit has no such form.")
+    return access, subject, visit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_form(request, study_code, pk, visit_code):
+    access, subject, visit = _visit(request, study_code, pk, visit_code, "visit")
+    initial = {
+        "actual_date": visit.actual_date,
+        "weight_kg": visit.weight_kg,
+        "missed": visit.status == "missed",
+        "missed_reason": visit.missed_reason,
+    }
+    form = VisitForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["missed"]:
+                visits.mark_missed(visit, reason=data["missed_reason"], by=request.user)
+            else:
+                visits.record_visit(
+                    visit,
+                    actual_date=data["actual_date"],
+                    weight_kg=data["weight_kg"],
+                    by=request.user,
+                    reason=data["reason"],
+                )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{visit.definition.code} of {subject.subject_code} saved.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "visit": visit, "form": form, "title": "Visit"}
+    return render(request, "ecrf/visit_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def clinical_status_form(request, study_code, pk, visit_code):
+    access, subject, visit = _visit(request, study_code, pk, visit_code, "clinical_status")
+    current = visit_reads.clinical_status_of(visit)
+    form = ClinicalStatusForm(request.POST or None, instance=current, initial={"assessed_on": visit.actual_date})
+    if request.method == "POST" and form.is_valid():
+        try:
+            visits.save_clinical_status(visit, by=request.user, reason=form.cleaned_data["reason"], **form.findings())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Clinical status at {visit.definition.code} of {subject.subject_code} saved.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "visit": visit, "form": form, "title": "Clinical status"}
+    return render(request, "ecrf/visit_form.html", context)

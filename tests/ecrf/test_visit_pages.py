@@ -1,0 +1,105 @@
+"""A visit's own form and its clinical status: recorded, refused with reasons, corrected with a reason."""
+
+import pytest
+from django.urls import reverse
+
+from ecrf.models import ClinicalStatus, VisitStatus
+from ecrf.roles import Role
+from tests.factories import TEST_PASSWORD, MembershipFactory
+
+
+@pytest.fixture
+def coordinator(client, allocated_subject, coordinator_a, site_a):
+    MembershipFactory(user=coordinator_a, study=allocated_subject.study, role=Role.COORDINATOR, site=site_a)
+    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
+    return client
+
+
+def url_of(subject, name, visit_code="W0"):
+    return reverse(name, args=[subject.study.code, subject.pk, visit_code])
+
+
+def visit(subject, code="W0"):
+    return subject.visits.get(definition__code=code)
+
+
+def test_recording_a_visit_marks_it_done_with_its_date_and_weight(coordinator, allocated_subject):
+    response = coordinator.post(
+        url_of(allocated_subject, "ecrf:visit_form"), {"actual_date": "2021-01-02", "weight_kg": "61.5"}
+    )
+    assert response.status_code == 302
+    w0 = visit(allocated_subject)
+    assert (w0.status, str(w0.actual_date), w0.weight_kg) == (VisitStatus.DONE, "2021-01-02", 61.5)
+
+
+def test_a_visit_before_consent_is_refused_on_the_date_field(coordinator, allocated_subject):
+    page = coordinator.post(
+        url_of(allocated_subject, "ecrf:visit_form"), {"actual_date": "2020-12-01"}
+    ).content.decode()
+    assert "A visit cannot take place before consent." in page
+    assert visit(allocated_subject).status == VisitStatus.PLANNED
+
+
+def test_a_missed_visit_needs_its_reason(coordinator, allocated_subject):
+    url = url_of(allocated_subject, "ecrf:visit_form", "W4")
+    assert "Say why the visit did not take place." in coordinator.post(url, {"missed": "on"}).content.decode()
+    coordinator.post(url, {"missed": "on", "missed_reason": "Admitted elsewhere"})
+    w4 = visit(allocated_subject, "W4")
+    assert (w4.status, w4.missed_reason) == (VisitStatus.MISSED, "Admitted elsewhere")
+
+
+def test_correcting_a_recorded_visit_needs_a_reason(coordinator, allocated_subject):
+    url = url_of(allocated_subject, "ecrf:visit_form")
+    coordinator.post(url, {"actual_date": "2021-01-02"})
+    assert "Give a reason" in coordinator.post(url, {"actual_date": "2021-01-03"}).content.decode()
+    coordinator.post(url, {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
+    w0 = visit(allocated_subject)
+    assert str(w0.actual_date) == "2021-01-03"
+    assert w0.history.first().history_change_reason == "Wrong day typed"
+
+
+def test_a_form_the_protocol_does_not_ask_for_at_this_visit_is_404(coordinator, allocated_subject):
+    assert coordinator.get(url_of(allocated_subject, "ecrf:clinical_status", "SCR")).status_code == 404
+
+
+CLINICAL = {
+    "assessed_on": "2021-01-02",
+    "ascites": "mild",
+    "encephalopathy_grade": "1",
+    "temperature_c": "37.6",
+    "fever": "on",
+}
+
+
+@pytest.fixture
+def with_status_form(allocated_subject):
+    """W0 of the test protocol asks for the clinical status in these tests."""
+    definition = visit(allocated_subject).definition
+    definition.forms = [*definition.forms, "clinical_status"]
+    definition.save()
+    return allocated_subject
+
+
+def test_the_clinical_status_is_recorded(coordinator, with_status_form):
+    assert coordinator.post(url_of(with_status_form, "ecrf:clinical_status"), CLINICAL).status_code == 302
+    status = ClinicalStatus.objects.get()
+    assert (status.ascites, status.encephalopathy_grade, status.fever, status.dialysis_past_week) == (
+        "mild",
+        1,
+        True,
+        False,
+    )
+
+
+def test_an_impossible_temperature_is_refused(coordinator, with_status_form):
+    page = coordinator.post(url_of(with_status_form, "ecrf:clinical_status"), {**CLINICAL, "temperature_c": "48"})
+    assert "Body temperature must be between 30 and 45" in page.content.decode()
+    assert not ClinicalStatus.objects.exists()
+
+
+def test_changing_the_clinical_status_needs_a_reason(coordinator, with_status_form):
+    url = url_of(with_status_form, "ecrf:clinical_status")
+    coordinator.post(url, CLINICAL)
+    assert "Give a reason" in coordinator.post(url, {**CLINICAL, "ascites": "none"}).content.decode()
+    coordinator.post(url, {**CLINICAL, "ascites": "none", "reason": "Ultrasound showed none"})
+    assert ClinicalStatus.objects.get().ascites == "none"
