@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecrf.views import labs, randomisation, screening, studies, subjects, visits
+from ecrf.views import labs, randomisation, screening, signatures, studies, subjects, visits
 
 app_name = "ecrf"
 
@@ -21,6 +21,14 @@ urlpatterns = [
         name="clinical_status",
     ),
     path("studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/labs/", labs.lab_panel, name="lab_panel"),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/sign/", signatures.sign, name="sign_visit"
+    ),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/unlock/",
+        signatures.unlock,
+        name="unlock_visit",
+    ),
     path(
         "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/labs/history/",
         labs.lab_history,

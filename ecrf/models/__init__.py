@@ -21,7 +21,7 @@ from ecrf.models.protocol import (
 )
 from ecrf.models.randomisation import RandomisationList, RandomisationListAccess, RandomisationSlot
 from ecrf.models.subjects import Allocation, AllocationMethod, EligibilityAnswer, Sex, Subject, SubjectStatus
-from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit, VisitStatus
+from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit, VisitSignature, VisitStatus
 
 __all__ = [
     "AdverseEvent",
@@ -58,5 +58,6 @@ __all__ = [
     "SubjectStatus",
     "Visit",
     "VisitDefinition",
+    "VisitSignature",
     "VisitStatus",
 ]

@@ -1,5 +1,6 @@
 """Scheduled visits and what is measured at them: lab draws with one value per analyte, clinical status."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -166,3 +167,25 @@ class ClinicalStatus(ClinicalRecord):
 
     def __str__(self):
         return f"{self.visit} clinical status"
+
+
+class VisitSignature(ClinicalRecord):
+    """An investigator's electronic signature of a visit's forms; while it stands the forms are read-only.
+
+    Unlocking (a data manager, with a reason) voids it, and the voided signature stays in the record.
+    """
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="signatures")
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+    meaning = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["visit", "-signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit"], condition=Q(is_voided=False), name="one_standing_signature"),
+            voided_has_reason("visit_signature"),
+        ]
+
+    def __str__(self):
+        return f"{self.visit} signed by {self.signed_by} at {self.signed_at:%Y-%m-%d %H:%M}"

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit
+from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit, VisitSignature
 
 
 def visit_of(subject: Subject, visit_code: str) -> Visit | None:
@@ -70,3 +70,8 @@ def _number(value) -> str:
 
 def clinical_status_of(visit: Visit):
     return ClinicalStatus.objects.active().filter(visit=visit).first()
+
+
+def standing_signature(visit: Visit) -> VisitSignature | None:
+    """The visit's signature in force (not voided by an unlock), or None."""
+    return VisitSignature.objects.active().filter(visit=visit).select_related("signed_by").first()

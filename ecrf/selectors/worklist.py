@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from django.db.models import Prefetch
 
-from ecrf.models import Subject, SubjectStatus, Visit, VisitStatus
+from ecrf.models import Subject, SubjectStatus, Visit, VisitSignature, VisitStatus
 
 ENDED = {
     SubjectStatus.SCREEN_FAILED,
@@ -86,7 +86,20 @@ def _row(subject: Subject, today: date) -> WorklistRow:
 
 
 def subject_calendar(subject: Subject, today: date) -> list[tuple[Visit, str, str]]:
-    """(visit, state, label) for each of the subject's visits, in schedule order."""
+    """(visit, state, label) for each of the subject's visits, in schedule order; ``visit.signature`` is the
+    standing signature or None.
+    """
     ended = subject.status in ENDED
-    visits = subject.visits.active().select_related("definition").order_by("definition__order")
-    return [(v, s, STATE_LABELS[s]) for v in visits for s in [visit_state(v, today, subject_ended=ended)]]
+    standing = VisitSignature.objects.active().select_related("signed_by")
+    visits = (
+        subject.visits.active()
+        .select_related("definition")
+        .prefetch_related(Prefetch("signatures", queryset=standing, to_attr="standing_signatures"))
+        .order_by("definition__order")
+    )
+    rows = []
+    for visit in visits:
+        visit.signature = visit.standing_signatures[0] if visit.standing_signatures else None
+        state = visit_state(visit, today, subject_ended=ended)
+        rows.append((visit, state, STATE_LABELS[state]))
+    return rows

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Visit
 from ecrf.services.audit import save_record
+from ecrf.services.signatures import ensure_unlocked
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ def record_lab_draw(*, visit: Visit, drawn_at: datetime, values: dict[str, objec
 
     Every problem is reported at once, keyed by analyte code; nothing is saved unless everything is valid.
     """
+    ensure_unlocked(visit)
     panel = visit.definition.lab_panel
     if panel is None:
         raise ValidationError({"panel": f"Visit {visit.definition.code} has no lab panel in the protocol."})
@@ -66,6 +68,7 @@ def _decimal(entry, analyte) -> Decimal | None:
 @transaction.atomic
 def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | None = None, by, reason: str) -> LabValue:
     """Correct one result; the reason is required and the history keeps the old value."""
+    ensure_unlocked(lab_value.draw.visit)
     if not_done is not None:
         lab_value.value, lab_value.not_done, lab_value.not_done_reason = None, True, not_done.reason.strip()
     else:
@@ -80,6 +83,7 @@ def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | Non
 @transaction.atomic
 def record_clinical_status(*, visit: Visit, by, **findings) -> ClinicalStatus:
     """Record the visit's history and examination (ascites, encephalopathy grade, dialysis, symptoms)."""
+    ensure_unlocked(visit)
     return save_record(ClinicalStatus(visit=visit, **findings), by=by)
 
 
@@ -88,6 +92,7 @@ def update_lab_draw(draw: LabDraw, *, drawn_at: datetime, values: dict[str, obje
     """Apply the changes in ``values`` (and the draw time) to a saved draw: one reason covers them, each changed
     value gets its own history row; unchanged values are left alone. Errors are keyed by analyte code.
     """
+    ensure_unlocked(draw.visit)
     existing = {v.analyte.code: v for v in draw.values.active().select_related("analyte")}
     analytes = {a.code: a for a in draw.panel.analytes.all()}
     errors = {}

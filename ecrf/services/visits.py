@@ -7,11 +7,13 @@ from django.db import transaction
 
 from ecrf.models import ClinicalStatus, Visit, VisitStatus
 from ecrf.services.audit import require_reason, save_record
+from ecrf.services.signatures import ensure_unlocked
 
 
 @transaction.atomic
 def record_visit(visit: Visit, *, actual_date: date, weight_kg=None, by, reason: str = "") -> Visit:
     """Mark the visit done on ``actual_date``; changing a visit already recorded needs ``reason``."""
+    ensure_unlocked(visit)
     subject = visit.subject
     if subject.consent_date and actual_date < subject.consent_date:
         raise ValidationError({"actual_date": "A visit cannot take place before consent."})
@@ -25,6 +27,7 @@ def record_visit(visit: Visit, *, actual_date: date, weight_kg=None, by, reason:
 
 @transaction.atomic
 def mark_missed(visit: Visit, *, reason: str, by) -> Visit:
+    ensure_unlocked(visit)
     visit.status, visit.actual_date, visit.weight_kg = VisitStatus.MISSED, None, None
     visit.missed_reason = require_reason(reason, "missed visit")
     return save_record(visit, by=by, reason=f"Missed: {visit.missed_reason}")
@@ -33,6 +36,7 @@ def mark_missed(visit: Visit, *, reason: str, by) -> Visit:
 @transaction.atomic
 def save_clinical_status(visit: Visit, *, by, reason: str = "", **findings) -> ClinicalStatus:
     """Create the visit's clinical status, or change it (which needs ``reason``)."""
+    ensure_unlocked(visit)
     status = ClinicalStatus.objects.active().filter(visit=visit).first() or ClinicalStatus(visit=visit)
     for field, value in findings.items():
         setattr(status, field, value)

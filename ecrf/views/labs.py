@@ -49,7 +49,14 @@ def lab_panel(request, study_code, pk, visit_code):
     elif request.method == "POST" and form.is_valid() and _save(form, visit, draw, request.user):
         messages.success(request, f"{visit.definition.code} lab results of {subject.subject_code} saved.")
         return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "visit": visit, "form": form, "draw": draw}
+    context = {
+        "access": access,
+        "subject": subject,
+        "visit": visit,
+        "form": form,
+        "draw": draw,
+        "signature": lab_reads.standing_signature(visit),
+    }
     return render(request, "ecrf/lab_panel.html", context, status=409 if stale else 200)
 
 

@@ -37,6 +37,8 @@ def subject_detail(request, study_code, pk):
         "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
         "screening_actions": _screening_actions(subject) if access.can(Capability.ENTER_DATA) else [],
+        "can_sign": access.can(Capability.SIGN_FORMS),
+        "can_unlock": access.can(Capability.MANAGE_DATA),
     }
     return render(request, "ecrf/subject_detail.html", context)
 

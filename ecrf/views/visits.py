@@ -54,7 +54,14 @@ def visit_form(request, study_code, pk, visit_code):
         else:
             messages.success(request, f"{visit.definition.code} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "visit": visit, "form": form, "title": "Visit"}
+    context = {
+        "access": access,
+        "subject": subject,
+        "visit": visit,
+        "form": form,
+        "title": "Visit",
+        "signature": visit_reads.standing_signature(visit),
+    }
     return render(request, "ecrf/visit_form.html", context)
 
 
@@ -72,5 +79,12 @@ def clinical_status_form(request, study_code, pk, visit_code):
         else:
             messages.success(request, f"Clinical status at {visit.definition.code} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "visit": visit, "form": form, "title": "Clinical status"}
+    context = {
+        "access": access,
+        "subject": subject,
+        "visit": visit,
+        "form": form,
+        "title": "Clinical status",
+        "signature": visit_reads.standing_signature(visit),
+    }
     return render(request, "ecrf/visit_form.html", context)

@@ -1,0 +1,43 @@
+"""Signing a visit's forms (investigators, with their password) and unlocking them (data managers, with a reason)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ecrf.models import Visit, VisitSignature, VisitStatus
+from ecrf.selectors.labs import standing_signature
+from ecrf.services.audit import require_reason, save_record, void
+
+MEANING = "I confirm that I have reviewed the data of this visit and that they are accurate and complete."
+
+
+@transaction.atomic
+def sign_visit(visit: Visit, *, by, password: str, meaning: str = MEANING) -> VisitSignature:
+    """Sign after re-entering the password: the signature is the signer's act, not their session's."""
+    if not by.check_password(password or ""):
+        raise ValidationError({"password": "The password is not correct; the visit was not signed."})
+    if visit.status != VisitStatus.DONE:
+        raise ValidationError("Only a visit that took place can be signed.")
+    if standing_signature(visit) is not None:
+        raise ValidationError("This visit is already signed.")
+    signature = VisitSignature(visit=visit, signed_by=by, signed_at=timezone.now(), meaning=meaning)
+    return save_record(signature, by=by)
+
+
+@transaction.atomic
+def unlock_visit(visit: Visit, *, by, reason: str) -> VisitSignature:
+    """Void the standing signature so the forms can be corrected; the voided signature stays on record."""
+    signature = standing_signature(visit)
+    if signature is None:
+        raise ValidationError("This visit is not signed.")
+    return void(signature, by=by, reason=f"Unlocked for correction: {require_reason(reason, 'unlock')}")
+
+
+def ensure_unlocked(visit: Visit) -> None:
+    """Refuse any change to a signed visit's forms: every service writing visit data calls this first."""
+    signature = standing_signature(visit)
+    if signature is not None:
+        raise ValidationError(
+            f"{visit.definition.code} was signed by {signature.signed_by} on {signature.signed_at:%Y-%m-%d}: its "
+            "forms are read-only until a data manager unlocks them."
+        )

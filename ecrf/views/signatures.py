@@ -1,0 +1,69 @@
+"""Investigators sign a visit's forms with their password; data managers unlock a signed visit with a reason."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ecrf.access import require_study_role
+from ecrf.forms_screening import add_service_errors
+from ecrf.roles import Capability
+from ecrf.selectors import labs as visit_reads
+from ecrf.selectors import subjects as subject_reads
+from ecrf.services import signatures
+
+
+class SignForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _visit(request, study_code, pk, visit_code, capability):
+    access = require_study_role(request, study_code, capability)
+    subject = subject_reads.subject_at_site(access.study, access.sites_with(capability), pk)
+    visit = visit_reads.visit_of(subject, visit_code) if subject else None
+    if visit is None:
+        raise Http404("No such visit.")
+    return access, subject, visit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign(request, study_code, pk, visit_code):
+    access, subject, visit = _visit(request, study_code, pk, visit_code, Capability.SIGN_FORMS)
+    form = SignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signatures.sign_visit(visit, by=request.user, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{visit.definition.code} of {subject.subject_code} signed.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "visit": visit, "form": form, "meaning": signatures.MEANING}
+    return render(request, "ecrf/sign_visit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unlock(request, study_code, pk, visit_code):
+    access, subject, visit = _visit(request, study_code, pk, visit_code, Capability.MANAGE_DATA)
+    form = UnlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signatures.unlock_visit(visit, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"{visit.definition.code} of {subject.subject_code} unlocked; its signature is void."
+            )
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "visit": visit, "form": form}
+    return render(request, "ecrf/unlock_visit.html", context)
