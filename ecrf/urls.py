@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecrf.views import labs, randomisation, screening, signatures, studies, subjects, visits
+from ecrf.views import events, labs, randomisation, screening, signatures, studies, subjects, visits
 
 app_name = "ecrf"
 
@@ -41,4 +41,9 @@ urlpatterns = [
     path("studies/<str:study_code>/randomisation/import/", randomisation.import_csv, name="randomisation_import"),
     path("studies/<str:study_code>/randomisation/slots/", randomisation.slots, name="randomisation_slots"),
     path("studies/<str:study_code>/randomisation/list.csv", randomisation.download, name="randomisation_download"),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/infusion/", events.infusion, name="infusion"
+    ),
+    path("studies/<str:study_code>/subjects/<int:pk>/adverse-events/new/", events.adverse_event, name="adverse_event"),
+    path("studies/<str:study_code>/subjects/<int:pk>/medication/new/", events.medication, name="medication"),
 ]

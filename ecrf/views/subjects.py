@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from ecrf.access import require_study_role
 from ecrf.forms_randomisation import AssignArmForm
 from ecrf.roles import Capability
+from ecrf.selectors import events as event_reads
 from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.selectors import worklist
@@ -38,6 +39,10 @@ def subject_detail(request, study_code, pk):
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
         "screening_actions": _screening_actions(subject) if access.can(Capability.ENTER_DATA) else [],
         "can_sign": access.can(Capability.SIGN_FORMS),
+        "can_enter": access.can(Capability.ENTER_DATA),
+        "gets_infusions": hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions,
+        "adverse_events": event_reads.adverse_events_of(subject),
+        "medications": event_reads.medications_of(subject),
         "can_unlock": access.can(Capability.MANAGE_DATA),
     }
     return render(request, "ecrf/subject_detail.html", context)

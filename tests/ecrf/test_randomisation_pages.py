@@ -157,7 +157,7 @@ def test_the_subject_page_query_count_is_bounded(
     subject = ready_to_randomise("Q9")
     randomisation.randomise(subject, by=coordinator_a)
     browser = as_user(client, coordinator_a)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         browser.get(reverse("ecrf:subject_detail", args=[team.code, subject.pk]))
 
 

@@ -1,0 +1,109 @@
+"""Forms for infusions (with the product's release results), adverse events and medication."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+from ecrf.models import AdverseEvent, ConcomitantMedication
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _helper(label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class InfusionForm(forms.Form):
+    started_at = forms.DateTimeField(widget=DATETIME, label="Infusion started at")
+    body_weight_kg = forms.DecimalField(
+        min_value=1, max_value=399, max_digits=5, decimal_places=1, label="Body weight (kg)"
+    )
+    volume_ml = forms.DecimalField(required=False, min_value=0, max_digits=6, decimal_places=1, label="Volume (mL)")
+    observation_hours = forms.DecimalField(required=False, min_value=0, max_digits=4, decimal_places=1)
+    reaction = forms.CharField(required=False, max_length=500, label="Reaction seen (blank if none)")
+
+    def __init__(self, *args, criteria, placebo: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = [] if placebo else list(criteria)
+        if not placebo:
+            self.fields["product_lot"] = forms.CharField(max_length=60)
+            self.fields["passage"] = forms.IntegerField(min_value=1, max_value=20)
+            self.fields["total_cells"] = forms.FloatField(
+                min_value=1, label="Total cells", help_text="e.g. 3.2e7 for 32 million"
+            )
+        for criterion in self.criteria:
+            name = f"release_{criterion.code}"
+            if criterion.kind == "negative":
+                self.fields[name] = forms.BooleanField(required=False, label=f"{criterion.label}: negative")
+            else:
+                self.fields[name] = forms.FloatField(
+                    required=False,
+                    label=f"{criterion.label} ({criterion.unit})",
+                    help_text=f"Release needs {criterion.comparator} {criterion.threshold:g} {criterion.unit}",
+                )
+        if not placebo:
+            self.fields["release_deviation"] = forms.CharField(
+                required=False, max_length=500, label="Protocol deviation (only to give a product failing release)"
+            )
+        self.helper = _helper("Record infusion")
+
+    def details(self) -> dict:
+        data = self.cleaned_data
+        details = {k: data.get(k) for k in ("volume_ml", "observation_hours", "reaction")}
+        details["reaction"] = details["reaction"] or ""
+        if "product_lot" in self.fields:
+            details.update(
+                product_lot=data["product_lot"], passage=data["passage"], total_cells=round(data["total_cells"])
+            )
+        return details
+
+    def release(self) -> dict:
+        """Criterion code -> measured number, or True/False for "negative" criteria; numbers not given are left out."""
+        results = {c.code: self.cleaned_data.get(f"release_{c.code}") for c in self.criteria}
+        return {code: value for code, value in results.items() if value is not None}
+
+
+class AdverseEventForm(forms.ModelForm):
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "term",
+            "onset_at",
+            "resolved_at",
+            "grade",
+            "serious",
+            "seriousness",
+            "sae_reported_on",
+            "sae_description",
+            "relatedness",
+            "outcome",
+            "action_taken",
+            "infusion",
+        ]
+        widgets = {"onset_at": DATETIME, "resolved_at": DATETIME, "sae_reported_on": DATE}
+        labels = {"term": "CTCAE v5 term", "grade": "CTCAE grade", "infusion": "Related infusion, if any"}
+
+    def __init__(self, *args, infusions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["infusion"].queryset = infusions
+        self.helper = _helper("Record adverse event")
+
+    def facts(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class MedicationForm(forms.ModelForm):
+    class Meta:
+        model = ConcomitantMedication
+        fields = ["drug", "dose", "indication", "is_background", "start_date", "stop_date"]
+        widgets = {"start_date": DATE, "stop_date": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record medication")
+
+    def facts(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

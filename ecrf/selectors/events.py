@@ -1,0 +1,32 @@
+"""Reads of a subject's events: infusions, adverse events, medication, and the protocol's infusion plan."""
+
+from ecrf.models import AdverseEvent, ConcomitantMedication, InfusionEvent, InfusionPlan, Subject
+
+
+def infusion_plan(subject: Subject) -> InfusionPlan | None:
+    return InfusionPlan.objects.filter(protocol=subject.protocol).first()
+
+
+def observation_hours(subject: Subject):
+    plan = infusion_plan(subject)
+    return plan.observation_hours if plan else None
+
+
+def release_criteria(subject: Subject):
+    return subject.protocol.release_criteria.order_by("order")
+
+
+def infusion_at(subject: Subject, number: int) -> InfusionEvent | None:
+    return InfusionEvent.objects.active().filter(subject=subject, number=number).first()
+
+
+def infusions_of(subject: Subject):
+    return InfusionEvent.objects.active().filter(subject=subject).order_by("number")
+
+
+def adverse_events_of(subject: Subject):
+    return AdverseEvent.objects.active().filter(subject=subject).select_related("infusion").order_by("onset_at")
+
+
+def medications_of(subject: Subject):
+    return ConcomitantMedication.objects.active().filter(subject=subject).order_by("start_date", "drug")

@@ -1,0 +1,133 @@
+"""Infusion, adverse event and medication forms on the subject's pages."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from ecrf.models import AdverseEvent, ConcomitantMedication, InfusionEvent, ReleaseResult
+from ecrf.roles import Role
+from ecrf.services import events
+from tests.factories import TEST_PASSWORD, MembershipFactory
+
+
+@pytest.fixture
+def coordinator(client, allocated_subject, coordinator_a, site_a):
+    MembershipFactory(user=coordinator_a, study=allocated_subject.study, role=Role.COORDINATOR, site=site_a)
+    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
+    return client
+
+
+def infusion_url(subject, visit_code="W0"):
+    return reverse("ecrf:infusion", args=[subject.study.code, subject.pk, visit_code])
+
+
+INFUSION = {
+    "started_at": "2021-01-02T09:30",
+    "body_weight_kg": "60.0",
+    "product_lot": "UC-21-001",
+    "passage": "4",
+    "total_cells": "3e7",
+    "observation_hours": "6",
+}
+
+
+def test_an_infusion_is_recorded_with_its_dose_per_kg(coordinator, allocated_subject):
+    response = coordinator.post(
+        infusion_url(allocated_subject), {**INFUSION, "release_viab": "91", "release_myco": "on"}
+    )
+    assert response.status_code == 302
+    infusion = InfusionEvent.objects.get()
+    assert (infusion.total_cells, infusion.cells_per_kg) == (30_000_000, 500_000)
+    page = coordinator.get(infusion_url(allocated_subject)).content.decode()
+    assert "500000 cells/kg" in page
+
+
+def test_a_product_failing_release_is_blocked_without_a_deviation(coordinator, allocated_subject):
+    page = coordinator.post(infusion_url(allocated_subject), {**INFUSION, "release_viab": "70", "release_myco": "on"})
+    assert "fails release (Viability &gt; 80 %)" in page.content.decode()
+    assert not InfusionEvent.objects.exists()
+    assert not ReleaseResult.objects.exists()
+    coordinator.post(
+        infusion_url(allocated_subject),
+        {**INFUSION, "release_viab": "70", "release_myco": "on", "release_deviation": "PD-07 approved by the PI"},
+    )
+    assert InfusionEvent.objects.get().release_deviation == "PD-07 approved by the PI"
+
+
+def test_no_infusion_form_at_a_visit_without_one(coordinator, allocated_subject):
+    assert coordinator.get(infusion_url(allocated_subject, "W4")).status_code == 404
+
+
+AE = {
+    "term": "Fever",
+    "onset_at": "2021-01-02T13:00",
+    "resolved_at": "2021-01-02T20:00",
+    "grade": "1",
+    "relatedness": "probable",
+    "outcome": "recovered",
+    "action_taken": "none",
+}
+
+
+def test_an_adverse_event_is_recorded_and_listed(coordinator, allocated_subject):
+    url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
+    assert coordinator.post(url, AE).status_code == 302
+    subject_page = coordinator.get(
+        reverse("ecrf:subject_detail", args=[allocated_subject.study.code, allocated_subject.pk])
+    )
+    assert "Fever" in subject_page.content.decode()
+
+
+def test_an_adverse_event_resolving_before_onset_is_refused_on_the_page(coordinator, allocated_subject):
+    url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
+    page = coordinator.post(url, {**AE, "resolved_at": "2021-01-01T10:00"}).content.decode()
+    assert "Resolution cannot come before onset." in page
+    assert not AdverseEvent.objects.exists()
+
+
+def test_a_serious_event_needs_its_criterion_and_report_date(coordinator, allocated_subject):
+    url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
+    page = coordinator.post(url, {**AE, "serious": "on", "grade": "3"}).content.decode()
+    assert "A serious adverse event needs its seriousness criterion and report date." in page
+    assert not AdverseEvent.objects.exists()
+
+
+def test_medication_stopping_before_it_starts_is_refused(coordinator, allocated_subject):
+    url = reverse("ecrf:medication", args=[allocated_subject.study.code, allocated_subject.pk])
+    med = {"drug": "Entecavir", "dose": "0.5 mg daily", "start_date": "2021-01-02", "stop_date": "2020-12-01"}
+    assert "Stop date cannot come before start date." in coordinator.post(url, med).content.decode()
+    assert coordinator.post(url, {**med, "stop_date": ""}).status_code == 302
+    assert ConcomitantMedication.objects.get().drug == "Entecavir"
+
+
+def test_the_subject_page_query_count_does_not_grow_with_records(
+    coordinator, allocated_subject, coordinator_a, django_assert_max_num_queries
+):
+    url = reverse("ecrf:subject_detail", args=[allocated_subject.study.code, allocated_subject.pk])
+    events.record_adverse_event(
+        subject=allocated_subject,
+        by=coordinator_a,
+        term="Nausea",
+        onset_at=datetime(2021, 1, 3, 10, tzinfo=UTC),
+        grade=1,
+        relatedness="unlikely",
+        outcome="recovered",
+    )
+    with django_assert_max_num_queries(30) as baseline:
+        coordinator.get(url)
+    for n in range(5):
+        events.record_adverse_event(
+            subject=allocated_subject,
+            by=coordinator_a,
+            term=f"Rash {n}",
+            onset_at=datetime(2021, 1, 4, 10, tzinfo=UTC),
+            grade=1,
+            relatedness="possible",
+            outcome="recovering",
+        )
+        events.record_medication(
+            subject=allocated_subject, by=coordinator_a, drug=f"Drug {n}", dose="1 mg", start_date="2021-01-02"
+        )
+    with django_assert_max_num_queries(len(baseline.captured_queries)):
+        coordinator.get(url)
