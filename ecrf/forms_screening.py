@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from ecrf.models import Sex
+from ecrf.models.events import HccMethod
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -81,3 +82,39 @@ class ScreenFailureForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Record screen failure")
+
+
+class DeathForm(forms.Form):
+    death_date = forms.DateField(widget=DATE)
+    cause = forms.CharField(max_length=500, label="Cause of death")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record death")
+
+
+class WithdrawalForm(forms.Form):
+    withdrawal_date = forms.DateField(widget=DATE)
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record withdrawal")
+
+
+class LostForm(forms.Form):
+    last_contact_date = forms.DateField(widget=DATE, label="Last contact with the subject")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record lost to follow-up")
+
+
+class HccForm(forms.Form):
+    diagnosis_date = forms.DateField(widget=DATE)
+    method = forms.ChoiceField(choices=HccMethod.choices, widget=forms.RadioSelect)
+    details = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record HCC diagnosis")

@@ -46,4 +46,5 @@ urlpatterns = [
     ),
     path("studies/<str:study_code>/subjects/<int:pk>/adverse-events/new/", events.adverse_event, name="adverse_event"),
     path("studies/<str:study_code>/subjects/<int:pk>/medication/new/", events.medication, name="medication"),
+    path("studies/<str:study_code>/subjects/<int:pk>/events/<str:event>/", screening.outcome, name="outcome"),
 ]

@@ -15,14 +15,18 @@ from django.views.decorators.http import require_http_methods
 from ecrf.access import require_study_role
 from ecrf.forms_screening import (
     ConsentForm,
+    DeathForm,
     EligibilityForm,
+    HccForm,
+    LostForm,
     RegisterSubjectForm,
     ScreenFailureForm,
+    WithdrawalForm,
     add_service_errors,
 )
 from ecrf.roles import Capability
 from ecrf.selectors import subjects as subject_reads
-from ecrf.services import subjects
+from ecrf.services import events, subjects
 
 
 def _subject(access, pk):
@@ -111,3 +115,25 @@ def _subject_form(request, study_code, pk, form_class, service, title, done):
     return render(
         request, "ecrf/screening_form.html", {"access": access, "subject": subject, "form": form, "title": title}
     )
+
+
+def _record_hcc(subject, *, by, **data):
+    return events.record_hcc(subject=subject, by=by, **data)
+
+
+# Endpoint and censoring events: (form, service, title, message) by the URL's event name.
+OUTCOMES = {
+    "death": (DeathForm, subjects.record_death, "Death", "death recorded."),
+    "withdrawal": (WithdrawalForm, subjects.withdraw, "Withdrawal", "withdrawal recorded."),
+    "lost": (LostForm, subjects.lose_to_follow_up, "Lost to follow-up", "recorded as lost to follow-up."),
+    "hcc": (HccForm, _record_hcc, "HCC diagnosis", "HCC diagnosis recorded."),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def outcome(request, study_code, pk, event):
+    if event not in OUTCOMES:
+        raise Http404("No such event.")
+    form_class, service, title, done = OUTCOMES[event]
+    return _subject_form(request, study_code, pk, form_class, service, title, done)

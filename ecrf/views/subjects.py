@@ -38,6 +38,7 @@ def subject_detail(request, study_code, pk):
         "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
         "screening_actions": _screening_actions(subject) if access.can(Capability.ENTER_DATA) else [],
+        "outcome_actions": _outcome_actions(subject) if access.can(Capability.ENTER_DATA) else [],
         "can_sign": access.can(Capability.SIGN_FORMS),
         "can_enter": access.can(Capability.ENTER_DATA),
         "gets_infusions": hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions,
@@ -56,6 +57,19 @@ def _screening_actions(subject):
         actions.append(("Record consent", "ecrf:consent"))
     if status in ("screened", "consented", "eligible"):
         actions += [("Eligibility checklist", "ecrf:eligibility"), ("Screen failure", "ecrf:screen_failure")]
+    return actions
+
+
+def _outcome_actions(subject):
+    """(label, event) of the endpoint and censoring events that can still be recorded for the subject."""
+    status = subject.status
+    actions = []
+    if status in ("allocated", "on_treatment", "follow_up"):
+        actions += [("Withdrawal", "withdrawal"), ("Lost to follow-up", "lost")]
+    if status in ("consented", "eligible", "allocated", "on_treatment", "follow_up", "lost_to_follow_up"):
+        actions.append(("Death", "death"))
+    if status in ("allocated", "on_treatment", "follow_up", "completed", "died", "lost_to_follow_up"):
+        actions.append(("HCC diagnosis", "hcc"))
     return actions
 
 
