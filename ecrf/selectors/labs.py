@@ -47,7 +47,7 @@ def lab_history(draw: LabDraw) -> list[Change]:
     )
     changes, previous = [], {}
     for record in records:
-        shown = "not done: " + record.not_done_reason if record.not_done else _number(record.value)
+        shown = "not done: " + record.not_done_reason if record.not_done else _number(record.value, record.analyte)
         before = previous.get(record.id)
         if before is None or before != shown:
             changes.append(
@@ -64,8 +64,8 @@ def lab_history(draw: LabDraw) -> list[Change]:
     return sorted(changes, key=lambda c: c.when)
 
 
-def _number(value) -> str:
-    return "" if value is None else f"{value.normalize():f}"
+def _number(value, analyte) -> str:
+    return "" if value is None else f"{value:.{analyte.decimals}f}"
 
 
 def clinical_status_of(visit: Visit):

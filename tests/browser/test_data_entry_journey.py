@@ -1,0 +1,158 @@
+"""A coordinator's day with a new DLC subject, clicked through the real pages, then the investigator's signature."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from ecrf.models import RandomisationSlot, Study
+from ecrf.services import randomisation
+from tests.browser.test_login_journey import DEMO_PASSWORD, sign_in
+
+pytestmark = pytest.mark.browser
+STRATUM = "meld:le15|site:BJ-5MC"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+
+
+@pytest.fixture
+def list_starting_with_ucmsc(demo_data):
+    """A DLC list whose first slot in the subject's stratum gives UC-MSC, so the journey includes an infusion."""
+    study, manager = Study.objects.get(code="DLC"), get_user_model().objects.get(username="datamanager")
+    for seed in range(1, 50):
+        made = randomisation.generate_list(study=study, seed=seed, slots_per_stratum=10, by=manager)
+        if RandomisationSlot.objects.get(list=made, stratum=STRATUM, sequence=1).arm.code == "UCMSC":
+            return made
+    raise AssertionError("no seed below 50 starts the stratum with UC-MSC")
+
+
+def local(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def fill_labs(page, values: dict[str, str]):
+    for code, value in values.items():
+        page.locator(f"#id_value_{code}").fill(value)
+    page.get_by_role("button", name="Save results").click()
+
+
+def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, live_server, list_starting_with_ucmsc):
+    now = datetime.now(UTC)
+    today = now.date().isoformat()
+    sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")
+
+    # Screening: register, consent, eligibility checklist.
+    page.get_by_role("link", name="Register a subject").click()
+    page.get_by_label("Subject code").fill("DLC-BJ-777")
+    page.get_by_label("Screening date").fill(today)
+    page.get_by_label("Male", exact=True).check()
+    page.get_by_label("Age (years)").fill("51")
+    page.get_by_role("button", name="Register subject").click()
+    expect(page.get_by_test_id("subject-status")).to_have_text("Screened")
+    page.get_by_role("link", name="Record consent").click()
+    page.get_by_label("Consent date").fill(today)
+    page.get_by_label("Consent form version").fill("ICF 1.0")
+    page.get_by_role("button", name="Record consent").click()
+    page.get_by_role("link", name="Eligibility checklist").click()
+    for radio in page.locator("input[type=radio]").all():
+        name, value = radio.get_attribute("name"), radio.get_attribute("value")
+        if (name.startswith("INC") and value == "yes") or (name.startswith("EXC") and value == "no"):
+            radio.check()
+    page.get_by_role("button", name="Save checklist").click()
+    expect(page.get_by_test_id("subject-status")).to_have_text("Eligible")
+
+    # Screening visit and labs give the MELD stratum; then randomise.
+    page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Visit").click()
+    page.get_by_label("Visit date").fill(today)
+    page.get_by_role("button", name="Save visit").click()
+    page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Labs").click()
+    page.get_by_label("Drawn at").fill(local(now - timedelta(hours=3)))
+    fill_labs(page, {"TBIL": "30.5", "CREA": "80", "INR": "1.30", "ALB": "31"})
+    page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Status").click()
+    page.get_by_label("Assessed on").fill(today)
+    page.get_by_label("Mild", exact=True).check()
+    page.get_by_label("Hepatic encephalopathy (West Haven)").select_option("0")
+    page.get_by_role("button", name="Save clinical status").click()
+    page.get_by_role("link", name="Randomise").click()
+    expect(page.get_by_test_id("stratum")).to_have_text(STRATUM)
+    page.get_by_role("button", name="Randomise now").click()
+    expect(page.get_by_test_id("allocation")).to_contain_text(re.compile(r"UC-MSC.*randomisation code DLC-\w{6}"))
+
+    # Week 0: the visit, its liver panel, the first infusion.
+    w0 = page.get_by_role("row", name=re.compile("^W0"))
+    w0.get_by_role("link", name="Visit").click()
+    page.get_by_label("Visit date").fill(today)
+    page.get_by_label("Weight (kg)").fill("64.0")
+    page.get_by_role("button", name="Save visit").click()
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Labs").click()
+    page.get_by_label("Drawn at").fill(local(now - timedelta(hours=2)))
+    fill_labs(page, {"ALB": "31", "TBIL": "30.5", "INR": "1.30", "CREA": "80"})
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Infusion 1").click()
+    page.get_by_label("Infusion started at").fill(local(now - timedelta(hours=1)))
+    page.get_by_label("Product lot").fill("UC-26-0415")
+    page.get_by_label("Passage").fill("4")
+    page.get_by_label("Total cells").fill("3.2e7")
+    for marker in ("CD44", "CD73", "CD90", "CD105"):
+        page.get_by_label(f"{marker} positive (%)").fill("98.5")
+    for marker in ("CD31", "CD34", "CD45", "HLA-DR"):
+        page.get_by_label(f"{marker} positive (%)").fill("0.4")
+    for check in ("Mycoplasma: negative", "Bacteria (gram-positive and gram-negative): negative", "Fungi: negative"):
+        page.get_by_label(check).check()
+    page.get_by_label("Endotoxin (EU/kg)").fill("0.8")
+    page.get_by_label("Viability (%)").fill("93")
+    page.get_by_role("button", name="Record infusion").click()
+    expect(page.get_by_role("status")).to_contain_text("Infusion 1 of DLC-BJ-777 recorded.")
+
+    # Week 12 labs with a value out of range: flagged when the panel is reopened.
+    page.get_by_role("row", name=re.compile("^W12")).get_by_role("link", name="Labs").click()
+    page.get_by_label("Drawn at").fill(local(now - timedelta(minutes=50)))
+    fill_labs(page, {"TBIL": "45.0", "ALB": "30", "INR": "1.25", "CREA": "78"})
+    page.get_by_role("row", name=re.compile("^W12")).get_by_role("link", name="Labs").click()
+    expect(page.get_by_test_id("flag-TBIL")).to_contain_text("above range")
+    page.screenshot(path=SCREENSHOTS / "lab-panel.png", full_page=True)
+
+    # The fever after the infusion.
+    page.get_by_role("link", name=re.compile("DLC-BJ-777")).first.click()
+    page.get_by_role("link", name="Add adverse event").click()
+    page.get_by_label("CTCAE v5 term").fill("Fever")
+    page.get_by_label("Onset at").fill(local(now - timedelta(minutes=30)))
+    page.get_by_label("CTCAE grade").select_option("1")
+    page.get_by_label("Relatedness").select_option("probable")
+    page.get_by_label("Outcome").select_option("recovering")
+    page.get_by_label("Related infusion, if any").select_option(index=1)
+    page.get_by_role("button", name="Record adverse event").click()
+    expect(page.get_by_role("cell", name="Fever")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "subject.png", full_page=True)
+
+    # Correct a W0 value with a reason, and read it in the history.
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Labs").click()
+    page.locator("#id_value_TBIL").fill("35.0")
+    page.get_by_label("Reason for the change").fill("Report re-read: 35.0")
+    page.get_by_role("button", name="Save results").click()
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Labs").click()
+    page.get_by_role("link", name="History of changes").click()
+    page.screenshot(path=SCREENSHOTS / "lab-history.png", full_page=True)
+    expect(page.get_by_role("row", name=re.compile("Total bilirubin 30.5 35.0 Report re-read"))).to_be_visible()
+    subject_url = page.url.split("/visits/")[0] + "/"
+    page.get_by_role("button", name="Sign out").click()
+
+    # The investigator signs week 0; the coordinator can no longer change it.
+    sign_in(page, live_server, "investigator", DEMO_PASSWORD)
+    page.goto(subject_url)
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Sign").click()
+    expect(page.get_by_test_id("meaning")).to_contain_text("accurate and complete")
+    page.get_by_label(re.compile("Your password")).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_test_id("signed-W0")).to_be_visible()
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright
+    page.screenshot(path=SCREENSHOTS / "subject-signed-tablet.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
+    page.goto(subject_url)
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Labs").click()
+    expect(page.get_by_test_id("signed-banner")).to_be_visible()
+    expect(page.get_by_role("button", name="Save results")).to_have_count(0)
