@@ -1,5 +1,7 @@
 """Forms for infusions (with the product's release results), adverse events and medication."""
 
+import uuid
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -66,7 +68,13 @@ class InfusionForm(forms.Form):
         return {code: value for code, value in results.items() if value is not None}
 
 
-class AdverseEventForm(forms.ModelForm):
+class OnceOnly(forms.Form):
+    """Adds a one-time token: the same form submitted twice (double click, resend) saves once."""
+
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
+class AdverseEventForm(forms.ModelForm, OnceOnly):
     class Meta:
         model = AdverseEvent
         fields = [
@@ -92,10 +100,10 @@ class AdverseEventForm(forms.ModelForm):
         self.helper = _helper("Record adverse event")
 
     def facts(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}
 
 
-class MedicationForm(forms.ModelForm):
+class MedicationForm(forms.ModelForm, OnceOnly):
     class Meta:
         model = ConcomitantMedication
         fields = ["drug", "dose", "indication", "is_background", "start_date", "stop_date"]
@@ -106,4 +114,4 @@ class MedicationForm(forms.ModelForm):
         self.helper = _helper("Record medication")
 
     def facts(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}

@@ -1,3 +1,4 @@
+from ecrf.models.base import FormSubmission
 from ecrf.models.events import (
     AdverseEvent,
     ConcomitantMedication,
@@ -37,6 +38,7 @@ __all__ = [
     "EligibilityCriterion",
     "EndpointCollection",
     "EndpointEvent",
+    "FormSubmission",
     "InfusionEvent",
     "InfusionPlan",
     "LabDraw",

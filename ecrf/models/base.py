@@ -45,3 +45,14 @@ def voided_has_reason(name: str) -> models.CheckConstraint:
         name=f"{name}_void_has_reason",
         violation_error_message="A voided record needs a reason.",
     )
+
+
+class FormSubmission(models.Model):
+    """A form's one-time token, stored with what it saved: the same form submitted twice saves once."""
+
+    token = models.UUIDField(unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.token} by {self.user} at {self.at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,7 @@ from ecrf.models import (
     AdverseEvent,
     ConcomitantMedication,
     EndpointEvent,
+    FormSubmission,
     InfusionEvent,
     ReleaseResult,
     Subject,
@@ -89,8 +90,15 @@ def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) 
         )
 
 
+def claim_submission(token, *, by) -> None:
+    """Record a form's one-time token; a second use raises IntegrityError and the caller's transaction rolls back."""
+    if token is not None:
+        FormSubmission.objects.create(token=token, user=by)
+
+
 @transaction.atomic
-def record_adverse_event(*, subject: Subject, by, **facts) -> AdverseEvent:
+def record_adverse_event(*, subject: Subject, by, submission=None, **facts) -> AdverseEvent:
+    claim_submission(submission, by=by)
     return save_record(AdverseEvent(subject=subject, **facts), by=by)
 
 
@@ -105,5 +113,6 @@ def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: 
 
 
 @transaction.atomic
-def record_medication(*, subject: Subject, by, **facts) -> ConcomitantMedication:
+def record_medication(*, subject: Subject, by, submission=None, **facts) -> ConcomitantMedication:
+    claim_submission(submission, by=by)
     return save_record(ConcomitantMedication(subject=subject, **facts), by=by)

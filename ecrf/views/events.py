@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -86,6 +87,9 @@ def adverse_event(request, study_code, pk):
             events.record_adverse_event(subject=subject, by=request.user, **form.facts())
         except ValidationError as error:
             add_service_errors(form, error)
+        except IntegrityError:
+            messages.info(request, "Adverse event already saved from this form; nothing was saved twice.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
         else:
             messages.success(request, f"Adverse event of {subject.subject_code} recorded.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
@@ -106,6 +110,9 @@ def medication(request, study_code, pk):
             events.record_medication(subject=subject, by=request.user, **form.facts())
         except ValidationError as error:
             add_service_errors(form, error)
+        except IntegrityError:
+            messages.info(request, "Medication already saved from this form; nothing was saved twice.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
         else:
             messages.success(request, f"Medication of {subject.subject_code} recorded.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)

@@ -1,5 +1,6 @@
 """Infusion, adverse event and medication forms on the subject's pages."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -60,6 +61,7 @@ def test_no_infusion_form_at_a_visit_without_one(coordinator, allocated_subject)
 
 
 AE = {
+    "submission": "0b8e7a52-6c1f-4f6a-9f55-1f0a4c3d2e10",
     "term": "Fever",
     "onset_at": "2021-01-02T13:00",
     "resolved_at": "2021-01-02T20:00",
@@ -95,7 +97,13 @@ def test_a_serious_event_needs_its_criterion_and_report_date(coordinator, alloca
 
 def test_medication_stopping_before_it_starts_is_refused(coordinator, allocated_subject):
     url = reverse("ecrf:medication", args=[allocated_subject.study.code, allocated_subject.pk])
-    med = {"drug": "Entecavir", "dose": "0.5 mg daily", "start_date": "2021-01-02", "stop_date": "2020-12-01"}
+    med = {
+        "submission": str(uuid.uuid4()),
+        "drug": "Entecavir",
+        "dose": "0.5 mg daily",
+        "start_date": "2021-01-02",
+        "stop_date": "2020-12-01",
+    }
     assert "Stop date cannot come before start date." in coordinator.post(url, med).content.decode()
     assert coordinator.post(url, {**med, "stop_date": ""}).status_code == 302
     assert ConcomitantMedication.objects.get().drug == "Entecavir"
@@ -131,3 +139,17 @@ def test_the_subject_page_query_count_does_not_grow_with_records(
         )
     with django_assert_max_num_queries(len(baseline.captured_queries)):
         coordinator.get(url)
+
+
+def test_the_same_adverse_event_form_submitted_twice_saves_once(coordinator, allocated_subject):
+    url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
+    first, second = coordinator.post(url, AE), coordinator.post(url, AE, follow=True)
+    assert first.status_code == 302
+    assert "nothing was saved twice" in second.content.decode()
+    assert AdverseEvent.objects.count() == 1
+
+
+def test_a_fresh_form_has_its_own_token(coordinator, allocated_subject):
+    url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
+    first = coordinator.get(url).context["form"]["submission"].value()
+    assert first != coordinator.get(url).context["form"]["submission"].value()
