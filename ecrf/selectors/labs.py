@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from analysis import scores
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit, VisitSignature
 
 
@@ -75,3 +76,44 @@ def clinical_status_of(visit: Visit):
 def standing_signature(visit: Visit) -> VisitSignature | None:
     """The visit's signature in force (not voided by an unlock), or None."""
     return VisitSignature.objects.active().filter(visit=visit).select_related("signed_by").first()
+
+
+@dataclass(frozen=True)
+class MeldPoint:
+    visit_code: str
+    drawn_on: datetime
+    meld: int | None
+    missing: str
+
+
+def meld_over_time(subject: Subject) -> list[MeldPoint]:
+    """MELD at each of the subject's lab draws, from the draw's own values and its visit's dialysis answer.
+
+    A draw lacking bilirubin, creatinine or INR has no MELD (and says what is missing): never a guess.
+    """
+    values = LabValue.objects.active().filter(
+        draw__visit__subject=subject, draw__is_voided=False, value__isnull=False, analyte__code__in=MELD_INPUTS
+    )
+    labs: dict[int, dict[str, float]] = {}
+    for draw_id, code, value in values.values_list("draw_id", "analyte__code", "value"):
+        labs.setdefault(draw_id, {})[code] = float(value)
+    dialysis = dict(
+        ClinicalStatus.objects.active().filter(visit__subject=subject).values_list("visit_id", "dialysis_past_week")
+    )
+    draws = (
+        LabDraw.objects.active().filter(visit__subject=subject).select_related("visit__definition").order_by("drawn_at")
+    )
+    return [_meld_point(draw, labs.get(draw.pk, {}), dialysis.get(draw.visit_id, False)) for draw in draws]
+
+
+MELD_INPUTS = ("TBIL", "CREA", "INR")
+
+
+def _meld_point(draw, labs, dialysis) -> MeldPoint:
+    missing = ", ".join(code for code in MELD_INPUTS if code not in labs)
+    score = None
+    if not missing:
+        score = scores.meld(
+            bilirubin_umol_l=labs["TBIL"], creatinine_umol_l=labs["CREA"], inr=labs["INR"], dialysis=dialysis
+        )
+    return MeldPoint(visit_code=draw.visit.definition.code, drawn_on=draw.drawn_at, meld=score, missing=missing)

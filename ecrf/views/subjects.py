@@ -12,6 +12,7 @@ from ecrf.access import require_study_role
 from ecrf.forms_randomisation import AssignArmForm
 from ecrf.roles import Capability
 from ecrf.selectors import events as event_reads
+from ecrf.selectors import labs as lab_reads
 from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.selectors import worklist
@@ -43,6 +44,7 @@ def subject_detail(request, study_code, pk):
         "can_enter": access.can(Capability.ENTER_DATA),
         "gets_infusions": hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions,
         "adverse_events": event_reads.adverse_events_of(subject),
+        "meld": lab_reads.meld_over_time(subject),
         "medications": event_reads.medications_of(subject),
         "can_unlock": access.can(Capability.MANAGE_DATA),
     }

@@ -1,12 +1,16 @@
 """Randomisation in the browser's pages: concealment of the list, access records, randomise and assign."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ecrf.models import Allocation, RandomisationListAccess, RandomisationSlot
 from ecrf.roles import Role
+from ecrf.services import labs as lab_services
 from ecrf.services import randomisation
+from tests.conftest import HIGH_MELD_LABS
 from tests.factories import TEST_PASSWORD, MembershipFactory, StudySiteFactory
 
 
@@ -172,3 +176,18 @@ def test_an_exhausted_stratum_shows_as_an_alert_to_data_managers(
         randomisation.randomise(ready_to_randomise(f"E{n}"), by=coordinator_a)
     page = as_user(client, data_manager).get(reverse("ecrf:study_detail", args=[study.code])).content.decode()
     assert "Randomisation stratum <strong>meld:le15|site:SITE-A</strong> has no free slot left" in page
+
+
+def test_the_subject_page_shows_meld_per_draw_and_says_why_one_is_missing(
+    team, client, coordinator_a, ready_to_randomise
+):
+    subject = ready_to_randomise("M1", labs=HIGH_MELD_LABS)  # screening draw: MELD 39
+    randomisation.randomise(subject, by=coordinator_a)
+    w0 = subject.visits.get(definition__code="W0")
+    lab_services.record_lab_draw(
+        visit=w0, drawn_at=datetime(2021, 1, 9, 8, tzinfo=UTC), values={"TBIL": "30"}, by=coordinator_a
+    )
+    page = as_user(client, coordinator_a).get(reverse("ecrf:subject_detail", args=[team.code, subject.pk]))
+    text = page.content.decode()
+    assert 'data-testid="meld-SCR"><strong>39</strong>' in text
+    assert "not computable: no CREA, INR" in text
