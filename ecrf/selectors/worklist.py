@@ -3,9 +3,19 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 
-from ecrf.models import Subject, SubjectStatus, Visit, VisitSignature, VisitStatus
+from ecrf.models import (
+    ClinicalStatus,
+    InfusionEvent,
+    LabDraw,
+    Subject,
+    SubjectStatus,
+    Visit,
+    VisitSignature,
+    VisitStatus,
+)
+from ecrf.selectors.subjects import eligibility_of as subject_eligibility
 
 ENDED = {
     SubjectStatus.SCREEN_FAILED,
@@ -97,9 +107,68 @@ def subject_calendar(subject: Subject, today: date) -> list[tuple[Visit, str, st
         .prefetch_related(Prefetch("signatures", queryset=standing, to_attr="standing_signatures"))
         .order_by("definition__order")
     )
+    records = _form_records(subject)
     rows = []
     for visit in visits:
         visit.signature = visit.standing_signatures[0] if visit.standing_signatures else None
+        visit.form_states = _form_states(visit, subject, records)
         state = visit_state(visit, today, subject_ended=ended)
         rows.append((visit, state, STATE_LABELS[state]))
     return rows
+
+
+FORM_STATE_LABELS = {
+    "not_started": "not started",
+    "incomplete": "incomplete",
+    "complete": "complete",
+    "signed": "signed",
+}
+# The forms whose state the calendar tracks per visit; the others are recorded at subject level.
+TRACKED_FORMS = ("visit", "clinical_status", "labs", "infusion", "consent", "eligibility")
+
+
+def _form_records(subject: Subject) -> dict:
+    """What has been entered for the subject, read in a few queries whatever the number of visits."""
+    draws = (
+        LabDraw.objects.active()
+        .filter(visit__subject=subject)
+        .annotate(
+            entered=Count("values", filter=Q(values__is_voided=False), distinct=True),
+            expected=Count("panel__analytes", distinct=True),
+        )
+        .values_list("visit_id", "entered", "expected")
+    )
+    return {
+        "labs": {visit_id: (entered, expected) for visit_id, entered, expected in draws},
+        "clinical_status": set(
+            ClinicalStatus.objects.active().filter(visit__subject=subject).values_list("visit_id", flat=True)
+        ),
+        "infusion": set(InfusionEvent.objects.active().filter(subject=subject).values_list("visit_id", flat=True)),
+        "eligibility_met": subject_eligibility(subject).met,
+    }
+
+
+def _form_states(visit: Visit, subject: Subject, records: dict) -> list[tuple[str, str]]:
+    """(form code, state) for each tracked form the protocol asks for at this visit."""
+    states = []
+    for form in visit.definition.forms:
+        if form not in TRACKED_FORMS:
+            continue
+        state = _form_state(form, visit, subject, records)
+        if visit.signature is not None and state == "complete":
+            state = "signed"
+        states.append((form, state))
+    return states
+
+
+def _form_state(form: str, visit: Visit, subject: Subject, records: dict) -> str:
+    if form == "visit":
+        return "complete" if visit.status != VisitStatus.PLANNED else "not_started"
+    if form == "consent":
+        return "complete" if subject.consent_date else "not_started"
+    if form == "eligibility":
+        return "complete" if records["eligibility_met"] else "not_started"
+    if form == "labs":
+        entered, expected = records["labs"].get(visit.pk, (0, 0))
+        return "not_started" if not entered else ("complete" if entered >= expected else "incomplete")
+    return "complete" if visit.pk in records[form] else "not_started"

@@ -126,3 +126,12 @@ def test_saved_values_are_shown_with_the_analytes_decimals(coordinator, url):
     page = coordinator.get(url).content.decode()
     assert 'value="25.4"' in page
     assert 'value="1.30"' in page
+
+
+def test_the_calendar_shows_each_forms_state(coordinator, url, allocated_subject):
+    post(coordinator, url, value_TBIL="25.4")  # one of two analytes: partial
+    page = coordinator.get(reverse("ecrf:subject_detail", args=[allocated_subject.study.code, allocated_subject.pk]))
+    text = page.content.decode()
+    assert 'data-testid="form-W0-labs" title="incomplete"' in text
+    assert 'data-testid="form-W0-visit" title="not_started"' in text
+    assert 'data-testid="form-SCR-consent" title="complete"' in text
