@@ -47,4 +47,9 @@ urlpatterns = [
     path("studies/<str:study_code>/subjects/<int:pk>/adverse-events/new/", events.adverse_event, name="adverse_event"),
     path("studies/<str:study_code>/subjects/<int:pk>/medication/new/", events.medication, name="medication"),
     path("studies/<str:study_code>/subjects/<int:pk>/events/<str:event>/", screening.outcome, name="outcome"),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/history/",
+        labs.visit_history,
+        name="visit_history",
+    ),
 ]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ecrf.access import require_study_role
 from ecrf.forms_labs import LabPanelForm
 from ecrf.roles import Capability
+from ecrf.selectors import history
 from ecrf.selectors import labs as lab_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import labs
@@ -92,3 +93,15 @@ def lab_history(request, study_code, pk, visit_code):
     changes = lab_reads.lab_history(draw) if draw else []
     context = {"access": access, "subject": subject, "visit": visit, "changes": changes}
     return render(request, "ecrf/lab_history.html", context)
+
+
+@login_required
+@require_GET
+def visit_history(request, study_code, pk, visit_code):
+    access = require_study_role(request, study_code, Capability.VIEW_SITE)
+    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.VIEW_SITE), pk)
+    visit = lab_reads.visit_of(subject, visit_code) if subject else None
+    if visit is None:
+        raise Http404("No such visit.")
+    context = {"access": access, "subject": subject, "visit": visit, "changes": history.visit_history(visit)}
+    return render(request, "ecrf/visit_history.html", context)

@@ -103,3 +103,15 @@ def test_changing_the_clinical_status_needs_a_reason(coordinator, with_status_fo
     assert "Give a reason" in coordinator.post(url, {**CLINICAL, "ascites": "none"}).content.decode()
     coordinator.post(url, {**CLINICAL, "ascites": "none", "reason": "Ultrasound showed none"})
     assert ClinicalStatus.objects.get().ascites == "none"
+
+
+def test_the_visit_history_shows_each_field_change_with_who_and_why(coordinator, with_status_form, coordinator_a):
+    subject = with_status_form
+    coordinator.post(url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-02"})
+    coordinator.post(url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
+    coordinator.post(url_of(subject, "ecrf:clinical_status"), CLINICAL)
+    coordinator.post(url_of(subject, "ecrf:clinical_status"), {**CLINICAL, "ascites": "none", "reason": "Ultrasound"})
+    page = coordinator.get(url_of(subject, "ecrf:visit_history")).content.decode()
+    assert "<td>actual date</td><td>2021-01-02</td><td>2021-01-03</td><td>Wrong day typed</td>" in page
+    assert "<td>ascites</td><td>mild</td><td>none</td><td>Ultrasound</td>" in page
+    assert coordinator_a.username in page

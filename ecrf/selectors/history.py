@@ -1,0 +1,62 @@
+"""The history of a visit's records, field by field: who changed what from what to what, when and why."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ecrf.models import ClinicalStatus, InfusionEvent, Visit, VisitSignature
+from ecrf.selectors.labs import draw_of, lab_history
+
+SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    form: str
+    field: str
+    old: str
+    new: str
+    who: str
+    when: datetime
+    why: str
+
+
+def visit_history(visit: Visit) -> list[FieldChange]:
+    """Every change to the visit, its clinical status, lab values, infusion and signature, oldest first."""
+    changes = _model_changes(
+        "Visit", Visit.history.filter(id=visit.pk), ("status", "actual_date", "weight_kg", "missed_reason")
+    )
+    changes += _model_changes("Clinical status", ClinicalStatus.history.filter(visit_id=visit.pk))
+    changes += _model_changes("Infusion", InfusionEvent.history.filter(visit_id=visit.pk))
+    changes += _model_changes(
+        "Signature", VisitSignature.history.filter(visit_id=visit.pk), ("is_voided", "void_reason")
+    )
+    draw = draw_of(visit)
+    if draw is not None:
+        changes += [
+            FieldChange(form="Labs", field=c.analyte, old=c.old, new=c.new, who=c.who, when=c.when, why=c.why)
+            for c in lab_history(draw)
+        ]
+    return sorted(changes, key=lambda change: change.when)
+
+
+def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) -> list[FieldChange]:
+    records = list(history.select_related("history_user").order_by("id", "history_date", "history_id"))
+    changes, previous = [], None
+    for record in records:
+        who, why = str(record.history_user or "system"), record.history_change_reason or ""
+        if previous is None or previous.id != record.id:
+            changes.append(FieldChange(form, "created", "", "", who, record.history_date, why))
+        else:
+            for change in record.diff_against(previous).changes:
+                if change.field in SKIPPED or (fields and change.field not in fields):
+                    continue
+                label = record.instance_type._meta.get_field(change.field).verbose_name
+                changes.append(
+                    FieldChange(form, label, _shown(change.old), _shown(change.new), who, record.history_date, why)
+                )
+        previous = record
+    return changes
+
+
+def _shown(value) -> str:
+    return "" if value is None else str(value)
