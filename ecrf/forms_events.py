@@ -75,6 +75,9 @@ class OnceOnly(forms.Form):
 
 
 class AdverseEventForm(forms.ModelForm, OnceOnly):
+    reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = AdverseEvent
         fields = [
@@ -97,7 +100,9 @@ class AdverseEventForm(forms.ModelForm, OnceOnly):
     def __init__(self, *args, infusions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["infusion"].queryset = infusions
-        self.helper = _helper("Record adverse event")
+        if self.instance.pk is None:
+            del self.fields["reason"]
+        self.helper = _helper("Save adverse event" if self.instance.pk else "Record adverse event")
 
     def facts(self) -> dict:
         return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}

@@ -52,4 +52,9 @@ urlpatterns = [
         labs.visit_history,
         name="visit_history",
     ),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/adverse-events/<int:event_pk>/",
+        events.adverse_event_edit,
+        name="adverse_event_edit",
+    ),
 ]

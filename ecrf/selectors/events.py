@@ -30,3 +30,7 @@ def adverse_events_of(subject: Subject):
 
 def medications_of(subject: Subject):
     return ConcomitantMedication.objects.active().filter(subject=subject).order_by("start_date", "drug")
+
+
+def adverse_event_of(subject: Subject, pk: int) -> AdverseEvent | None:
+    return AdverseEvent.objects.active().filter(subject=subject, pk=pk).first()

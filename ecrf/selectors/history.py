@@ -60,3 +60,8 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
 
 def _shown(value) -> str:
     return "" if value is None else str(value)
+
+
+def record_version(record) -> int:
+    """Moves on with every save of the record (each writes a history row): stale forms compare it."""
+    return 0 if record is None or record.pk is None else record.history.count()

@@ -116,3 +116,11 @@ def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: 
 def record_medication(*, subject: Subject, by, submission=None, **facts) -> ConcomitantMedication:
     claim_submission(submission, by=by)
     return save_record(ConcomitantMedication(subject=subject, **facts), by=by)
+
+
+@transaction.atomic
+def change_adverse_event(event: AdverseEvent, *, by, reason: str, **facts) -> AdverseEvent:
+    """Correct or complete an adverse event (e.g. its resolution); the reason and old values go to its history."""
+    for field, value in facts.items():
+        setattr(event, field, value)
+    return save_record(event, by=by, reason=reason)

@@ -13,6 +13,7 @@ from ecrf.forms_events import AdverseEventForm, InfusionForm, MedicationForm
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
 from ecrf.selectors import events as event_reads
+from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events
@@ -121,3 +122,33 @@ def medication(request, study_code, pk):
         "ecrf/subject_form.html",
         {"access": access, "subject": subject, "form": form, "title": "Concomitant medication"},
     )
+
+
+STALE = "Someone saved this adverse event after you opened it. Nothing of yours was saved: reload to see it."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adverse_event_edit(request, study_code, pk, event_pk):
+    access, subject = _subject(request, study_code, pk)
+    event = event_reads.adverse_event_of(subject, event_pk)
+    if event is None:
+        raise Http404("No such adverse event.")
+    version = history.record_version(event)
+    form = AdverseEventForm(
+        request.POST or None, instance=event, infusions=event_reads.infusions_of(subject), initial={"version": version}
+    )
+    if request.method == "POST" and request.POST.get("version") != str(version):
+        form.is_valid()
+        form.add_error(None, STALE)
+    elif request.method == "POST" and form.is_valid():
+        facts = {k: v for k, v in form.facts().items() if k != "submission"}
+        try:
+            events.change_adverse_event(event, by=request.user, reason=form.cleaned_data["reason"], **facts)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Adverse event {event.term} of {subject.subject_code} saved.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "form": form, "title": f"Adverse event: {event.term}"}
+    return render(request, "ecrf/subject_form.html", context)

@@ -153,3 +153,38 @@ def test_a_fresh_form_has_its_own_token(coordinator, allocated_subject):
     url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
     first = coordinator.get(url).context["form"]["submission"].value()
     assert first != coordinator.get(url).context["form"]["submission"].value()
+
+
+@pytest.fixture
+def fever(coordinator, allocated_subject):
+    coordinator.post(reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk]), AE)
+    event = AdverseEvent.objects.get()
+    return event, reverse(
+        "ecrf:adverse_event_edit", args=[allocated_subject.study.code, allocated_subject.pk, event.pk]
+    )
+
+
+def edit(client, edit_url, **changes):
+    form = client.get(edit_url).context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    data["onset_at"], data["resolved_at"] = AE["onset_at"], AE["resolved_at"]
+    return client.post(edit_url, {**data, **changes})
+
+
+def test_correcting_an_adverse_event_needs_a_reason_and_keeps_the_old_value(coordinator, fever):
+    event, edit_url = fever
+    assert "Give a reason" in edit(coordinator, edit_url, grade="2").content.decode()
+    assert AdverseEvent.objects.get().grade == 1
+    assert edit(coordinator, edit_url, grade="2", reason="Needed paracetamol: grade 2").status_code == 302
+    latest, before = AdverseEvent.objects.get().history.all()[:2]
+    assert (before.grade, latest.grade, latest.history_change_reason) == (1, 2, "Needed paracetamol: grade 2")
+
+
+def test_a_stale_adverse_event_form_is_refused(coordinator, fever):
+    event, edit_url = fever
+    stale = coordinator.get(edit_url).context["form"]["version"].value()
+    edit(coordinator, edit_url, grade="2", reason="First")
+    page = coordinator.post(edit_url, {**AE, "grade": "3", "reason": "Second", "version": stale}).content.decode()
+    assert "Someone saved this adverse event after you opened it" in page
+    assert AdverseEvent.objects.get().grade == 2
