@@ -23,6 +23,7 @@ class VisitForm(forms.Form):
     missed = forms.BooleanField(required=False, label="The visit did not take place")
     missed_reason = forms.CharField(required=False, max_length=500, label="Why it did not take place")
     reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,6 +43,7 @@ class VisitForm(forms.Form):
 
 class ClinicalStatusForm(forms.ModelForm):
     reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = ClinicalStatus

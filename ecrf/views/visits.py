@@ -11,6 +11,7 @@ from ecrf.access import require_study_role
 from ecrf.forms_screening import add_service_errors
 from ecrf.forms_visits import ClinicalStatusForm, VisitForm
 from ecrf.roles import Capability
+from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import visits
@@ -35,8 +36,11 @@ def visit_form(request, study_code, pk, visit_code):
         "missed": visit.status == "missed",
         "missed_reason": visit.missed_reason,
     }
-    form = VisitForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    version = history.record_version(visit)
+    form = VisitForm(request.POST or None, initial={**initial, "version": version})
+    if _stale(request, form, version):
+        pass
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             if data["missed"]:
@@ -70,8 +74,13 @@ def visit_form(request, study_code, pk, visit_code):
 def clinical_status_form(request, study_code, pk, visit_code):
     access, subject, visit = _visit(request, study_code, pk, visit_code, "clinical_status")
     current = visit_reads.clinical_status_of(visit)
-    form = ClinicalStatusForm(request.POST or None, instance=current, initial={"assessed_on": visit.actual_date})
-    if request.method == "POST" and form.is_valid():
+    version = history.record_version(current)
+    form = ClinicalStatusForm(
+        request.POST or None, instance=current, initial={"assessed_on": visit.actual_date, "version": version}
+    )
+    if _stale(request, form, version):
+        pass
+    elif request.method == "POST" and form.is_valid():
         try:
             visits.save_clinical_status(visit, by=request.user, reason=form.cleaned_data["reason"], **form.findings())
         except ValidationError as error:
@@ -88,3 +97,15 @@ def clinical_status_form(request, study_code, pk, visit_code):
         "signature": visit_reads.standing_signature(visit),
     }
     return render(request, "ecrf/visit_form.html", context)
+
+
+STALE = "Someone saved this form after you opened it. Nothing of yours was saved: reload to see their changes."
+
+
+def _stale(request, form, version: int) -> bool:
+    """True (with the message on the form) when the form was opened before the record's latest save."""
+    if request.method != "POST" or request.POST.get("version") == str(version):
+        return False
+    form.is_valid()
+    form.add_error(None, STALE)
+    return True

@@ -19,13 +19,19 @@ def url_of(subject, name, visit_code="W0"):
     return reverse(name, args=[subject.study.code, subject.pk, visit_code])
 
 
+def submit(client, url, data):
+    """Post the form as a browser would: with the version the page was served with."""
+    version = client.get(url).context["form"]["version"].value()
+    return client.post(url, {**data, "version": version})
+
+
 def visit(subject, code="W0"):
     return subject.visits.get(definition__code=code)
 
 
 def test_recording_a_visit_marks_it_done_with_its_date_and_weight(coordinator, allocated_subject):
-    response = coordinator.post(
-        url_of(allocated_subject, "ecrf:visit_form"), {"actual_date": "2021-01-02", "weight_kg": "61.5"}
+    response = submit(
+        coordinator, url_of(allocated_subject, "ecrf:visit_form"), {"actual_date": "2021-01-02", "weight_kg": "61.5"}
     )
     assert response.status_code == 302
     w0 = visit(allocated_subject)
@@ -33,8 +39,8 @@ def test_recording_a_visit_marks_it_done_with_its_date_and_weight(coordinator, a
 
 
 def test_a_visit_before_consent_is_refused_on_the_date_field(coordinator, allocated_subject):
-    page = coordinator.post(
-        url_of(allocated_subject, "ecrf:visit_form"), {"actual_date": "2020-12-01"}
+    page = submit(
+        coordinator, url_of(allocated_subject, "ecrf:visit_form"), {"actual_date": "2020-12-01"}
     ).content.decode()
     assert "A visit cannot take place before consent." in page
     assert visit(allocated_subject).status == VisitStatus.PLANNED
@@ -42,17 +48,17 @@ def test_a_visit_before_consent_is_refused_on_the_date_field(coordinator, alloca
 
 def test_a_missed_visit_needs_its_reason(coordinator, allocated_subject):
     url = url_of(allocated_subject, "ecrf:visit_form", "W4")
-    assert "Say why the visit did not take place." in coordinator.post(url, {"missed": "on"}).content.decode()
-    coordinator.post(url, {"missed": "on", "missed_reason": "Admitted elsewhere"})
+    assert "Say why the visit did not take place." in submit(coordinator, url, {"missed": "on"}).content.decode()
+    submit(coordinator, url, {"missed": "on", "missed_reason": "Admitted elsewhere"})
     w4 = visit(allocated_subject, "W4")
     assert (w4.status, w4.missed_reason) == (VisitStatus.MISSED, "Admitted elsewhere")
 
 
 def test_correcting_a_recorded_visit_needs_a_reason(coordinator, allocated_subject):
     url = url_of(allocated_subject, "ecrf:visit_form")
-    coordinator.post(url, {"actual_date": "2021-01-02"})
-    assert "Give a reason" in coordinator.post(url, {"actual_date": "2021-01-03"}).content.decode()
-    coordinator.post(url, {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
+    submit(coordinator, url, {"actual_date": "2021-01-02"})
+    assert "Give a reason" in submit(coordinator, url, {"actual_date": "2021-01-03"}).content.decode()
+    submit(coordinator, url, {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
     w0 = visit(allocated_subject)
     assert str(w0.actual_date) == "2021-01-03"
     assert w0.history.first().history_change_reason == "Wrong day typed"
@@ -81,7 +87,7 @@ def with_status_form(allocated_subject):
 
 
 def test_the_clinical_status_is_recorded(coordinator, with_status_form):
-    assert coordinator.post(url_of(with_status_form, "ecrf:clinical_status"), CLINICAL).status_code == 302
+    assert submit(coordinator, url_of(with_status_form, "ecrf:clinical_status"), CLINICAL).status_code == 302
     status = ClinicalStatus.objects.get()
     assert (status.ascites, status.encephalopathy_grade, status.fever, status.dialysis_past_week) == (
         "mild",
@@ -92,26 +98,37 @@ def test_the_clinical_status_is_recorded(coordinator, with_status_form):
 
 
 def test_an_impossible_temperature_is_refused(coordinator, with_status_form):
-    page = coordinator.post(url_of(with_status_form, "ecrf:clinical_status"), {**CLINICAL, "temperature_c": "48"})
+    page = submit(coordinator, url_of(with_status_form, "ecrf:clinical_status"), {**CLINICAL, "temperature_c": "48"})
     assert "Body temperature must be between 30 and 45" in page.content.decode()
     assert not ClinicalStatus.objects.exists()
 
 
 def test_changing_the_clinical_status_needs_a_reason(coordinator, with_status_form):
     url = url_of(with_status_form, "ecrf:clinical_status")
-    coordinator.post(url, CLINICAL)
-    assert "Give a reason" in coordinator.post(url, {**CLINICAL, "ascites": "none"}).content.decode()
-    coordinator.post(url, {**CLINICAL, "ascites": "none", "reason": "Ultrasound showed none"})
+    submit(coordinator, url, CLINICAL)
+    assert "Give a reason" in submit(coordinator, url, {**CLINICAL, "ascites": "none"}).content.decode()
+    submit(coordinator, url, {**CLINICAL, "ascites": "none", "reason": "Ultrasound showed none"})
     assert ClinicalStatus.objects.get().ascites == "none"
 
 
 def test_the_visit_history_shows_each_field_change_with_who_and_why(coordinator, with_status_form, coordinator_a):
     subject = with_status_form
-    coordinator.post(url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-02"})
-    coordinator.post(url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
-    coordinator.post(url_of(subject, "ecrf:clinical_status"), CLINICAL)
-    coordinator.post(url_of(subject, "ecrf:clinical_status"), {**CLINICAL, "ascites": "none", "reason": "Ultrasound"})
+    submit(coordinator, url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-02"})
+    submit(coordinator, url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
+    submit(coordinator, url_of(subject, "ecrf:clinical_status"), CLINICAL)
+    submit(
+        coordinator, url_of(subject, "ecrf:clinical_status"), {**CLINICAL, "ascites": "none", "reason": "Ultrasound"}
+    )
     page = coordinator.get(url_of(subject, "ecrf:visit_history")).content.decode()
     assert "<td>actual date</td><td>2021-01-02</td><td>2021-01-03</td><td>Wrong day typed</td>" in page
     assert "<td>ascites</td><td>mild</td><td>none</td><td>Ultrasound</td>" in page
     assert coordinator_a.username in page
+
+
+def test_a_stale_visit_form_is_refused_and_nothing_is_overwritten(coordinator, allocated_subject):
+    url = url_of(allocated_subject, "ecrf:visit_form")
+    stale = coordinator.get(url).context["form"]["version"].value()
+    submit(coordinator, url, {"actual_date": "2021-01-02"})
+    page = coordinator.post(url, {"actual_date": "2021-01-05", "reason": "late", "version": stale}).content.decode()
+    assert "Someone saved this form after you opened it" in page
+    assert str(visit(allocated_subject).actual_date) == "2021-01-02"
