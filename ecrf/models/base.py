@@ -11,6 +11,9 @@ class ClinicalQuerySet(models.QuerySet):
         """Records not voided: what analyses and worklists count."""
         return self.filter(is_voided=False)
 
+    def delete(self):
+        raise PermissionError("Clinical data is never deleted, in bulk or otherwise: void each record with a reason.")
+
 
 class ClinicalRecord(models.Model):
     """Base of clinical data. Never hard-deleted: voided with a reason, and the history keeps every version.

@@ -19,6 +19,7 @@ from ecrf.models import (
 from ecrf.services import subjects as lifecycle
 from ecrf.services.audit import save_record
 from ecrf.services.schedule import sync_schedule
+from ecrf.services.signatures import ensure_unlocked
 
 
 @transaction.atomic
@@ -41,6 +42,9 @@ def record_infusion(
     allocation = getattr(subject, "allocation", None)
     if allocation is None or not allocation.arm.gets_infusions:
         raise ValidationError({"number": "This subject's arm receives no infusions."})
+    if visit is not None:
+        ensure_unlocked(visit)
+    _check_infusion_date(subject, allocation, started_at.date())
     plan = getattr(subject.protocol, "infusion_plan", None)
     if plan is None or not 1 <= number <= plan.count:
         raise ValidationError({"number": f"The protocol plans infusions 1 to {plan.count if plan else 0}."})
@@ -62,6 +66,13 @@ def record_infusion(
     if number == 1:
         sync_schedule(subject, by=by)
     return infusion
+
+
+def _check_infusion_date(subject: Subject, allocation, day) -> None:
+    if day < allocation.allocation_date:
+        raise ValidationError({"started_at": "An infusion cannot come before the subject's allocation."})
+    if subject.death_date and day > subject.death_date:
+        raise ValidationError({"started_at": "An infusion cannot come after the subject's death."})
 
 
 def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) -> None:

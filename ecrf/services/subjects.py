@@ -30,7 +30,8 @@ _ONGOING = {S.ALLOCATED, S.ON_TREATMENT, S.FOLLOW_UP}
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.SCREENED: {S.CONSENTED, S.SCREEN_FAILED},
     S.CONSENTED: {S.ELIGIBLE, S.SCREEN_FAILED, S.WITHDRAWN, S.DIED},
-    S.ELIGIBLE: {S.ALLOCATED, S.SCREEN_FAILED, S.WITHDRAWN, S.DIED},
+    # Back to consented when a corrected answer no longer qualifies: eligibility is derived, never kept stale.
+    S.ELIGIBLE: {S.ALLOCATED, S.CONSENTED, S.SCREEN_FAILED, S.WITHDRAWN, S.DIED},
     S.ALLOCATED: {S.ON_TREATMENT, S.FOLLOW_UP, S.WITHDRAWN, S.LOST, S.DIED},
     S.ON_TREATMENT: {S.FOLLOW_UP, S.WITHDRAWN, S.LOST, S.DIED},
     S.FOLLOW_UP: {S.COMPLETED, S.WITHDRAWN, S.LOST, S.DIED},
@@ -108,6 +109,8 @@ def record_eligibility(
     result = eligibility_of(subject)
     if result.met and subject.status == S.CONSENTED:
         _move(subject, S.ELIGIBLE, by=by, reason="All eligibility criteria met")
+    elif not result.met and subject.status == S.ELIGIBLE:
+        _move(subject, S.CONSENTED, by=by, reason=f"No longer eligible: {result.explanation()}")
     return subject
 
 

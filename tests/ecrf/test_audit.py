@@ -82,3 +82,23 @@ def test_the_subjects_status_history_tells_the_story(allocated_subject):
         "All eligibility criteria met",
         "Allocated to Active",
     ]
+
+
+def test_a_voided_record_cannot_be_voided_again(bilirubin, coordinator_a):
+    void(bilirubin, by=coordinator_a, reason="Entered on the wrong visit")
+    with pytest.raises(ValidationError, match="already voided"):
+        void(bilirubin, by=coordinator_a, reason="Again")
+    bilirubin.refresh_from_db()
+    assert bilirubin.void_reason == "Entered on the wrong visit"
+    assert bilirubin.history.count() == 2
+
+
+def test_voiding_keeps_the_recorded_value(bilirubin, coordinator_a):
+    void(bilirubin, by=coordinator_a, reason="Duplicate entry")
+    assert LabValue.objects.get(pk=bilirubin.pk).value == 42
+
+
+def test_clinical_records_cannot_be_deleted_in_bulk_either(bilirubin):
+    with pytest.raises(PermissionError):
+        LabValue.objects.filter(pk=bilirubin.pk).delete()
+    assert LabValue.objects.filter(pk=bilirubin.pk).exists()

@@ -52,3 +52,17 @@ def test_a_data_manager_reads_a_records_history_without_a_revert_button(client, 
     version = allocated_subject.history.last().history_id
     detail = browser.get(reverse("admin:ecrf_subject_simple_history", args=[allocated_subject.pk, version]))
     assert "Revert" not in detail.content.decode()
+
+
+def test_the_subject_list_offers_no_add_button(client, trial_data_manager, allocated_subject):
+    page = admin_client(client, trial_data_manager).get(reverse("admin:ecrf_subject_changelist")).content.decode()
+    assert reverse("admin:ecrf_subject_add") not in page
+    assert 'name="action"' not in page  # no bulk "delete selected"
+
+
+def test_a_data_manager_of_another_study_cannot_open_the_subject(client, data_manager, allocated_subject):
+    make_data_manager_staff(data_manager)
+    url = reverse("admin:ecrf_subject_change", args=[allocated_subject.pk])
+    page = admin_client(client, data_manager).get(url, follow=True)
+    assert page.redirect_chain == [(reverse("admin:index"), 302)]
+    assert f"Subject with ID “{allocated_subject.pk}” doesn’t exist" in page.content.decode()

@@ -1,6 +1,7 @@
 """The database refuses impossible clinical rows, and the services refuse bad entries with nothing half-saved."""
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,10 +14,12 @@ from ecrf.models import (
     LabDraw,
     LabValue,
     ReleaseResult,
+    Subject,
     Visit,
 )
-from ecrf.services import events, labs, subjects
+from ecrf.services import events, labs, signatures, subjects, visits
 from ecrf.services.labs import NotDone
+from tests.factories import TEST_PASSWORD
 
 DRAWN = datetime(2021, 1, 2, 8, tzinfo=UTC)
 
@@ -192,3 +195,79 @@ def test_an_hcc_diagnosis_before_consent_is_refused(allocated_subject, coordinat
         events.record_hcc(
             subject=allocated_subject, diagnosis_date=date(2020, 1, 1), method="imaging", by=coordinator_a
         )
+
+
+def test_a_subject_code_used_twice_in_a_study_is_refused(allocated_subject):
+    facts = Subject.objects.filter(pk=allocated_subject.pk).values(
+        "study_id", "site_id", "protocol_id", "subject_code", "screening_date", "sex", "age_years"
+    )[0]
+    refused_by_database(lambda: Subject.objects.create(**facts))
+    assert Subject.objects.count() == 1
+
+
+def test_the_database_refuses_death_before_consent(allocated_subject):
+    refused_by_database(
+        lambda: Subject.objects.filter(pk=allocated_subject.pk).update(status="died", death_date=date(2020, 12, 31))
+    )
+    assert Subject.objects.get(pk=allocated_subject.pk).death_date is None
+
+
+def test_an_infusion_with_a_negative_body_weight_is_refused(allocated_subject):
+    refused_by_database(
+        lambda: InfusionEvent.objects.create(
+            subject=allocated_subject, number=1, started_at=DRAWN, body_weight_kg=-60, product_lot="L", total_cells=1
+        )
+    )
+
+
+def test_a_lab_value_outside_the_hard_limits_refuses_the_whole_draw(allocated_subject, coordinator_a):
+    with pytest.raises(ValidationError) as error:
+        labs.record_lab_draw(
+            visit=w0(allocated_subject), drawn_at=DRAWN, values={"TBIL": "0.1", "INR": "1.1"}, by=coordinator_a
+        )
+    assert error.value.messages == [
+        "Total bilirubin 0.1 umol/L is impossible: it must lie between 0.5 and 1500 umol/L."
+    ]
+    assert (LabDraw.objects.count(), LabValue.objects.count()) == (0, 0)
+
+
+def test_a_correction_outside_the_hard_limits_is_refused_and_the_value_kept(allocated_subject, coordinator_a):
+    draw = labs.record_lab_draw(visit=w0(allocated_subject), drawn_at=DRAWN, values={"INR": "1.1"}, by=coordinator_a)
+    inr = draw.values.get()
+    with pytest.raises(ValidationError, match="between 0.5 and 15 ratio"):
+        labs.change_lab_value(inr, value="16", by=coordinator_a, reason="Typo")
+    inr.refresh_from_db()
+    assert (inr.value, inr.history.count()) == (Decimal("1.1"), 1)
+
+
+def test_release_results_are_kept_with_the_infusion_given_under_deviation(allocated_subject, coordinator_a):
+    _infusion(allocated_subject, coordinator_a, release={"viab": 75, "myco": True}, release_deviation="PD-3")
+    results = dict(ReleaseResult.objects.values_list("criterion__code", "passed"))
+    assert results == {"viab": False, "myco": True}
+    assert InfusionEvent.objects.get().release_deviation == "PD-3"
+
+
+def test_an_infusion_at_a_signed_visit_is_refused(allocated_subject, coordinator_a, investigator_a):
+    visit = w0(allocated_subject)
+    visits.record_visit(visit, actual_date=date(2021, 1, 2), by=coordinator_a)
+    signatures.sign_visit(visit, by=investigator_a, password=TEST_PASSWORD)
+    with pytest.raises(ValidationError, match="signed"):
+        _infusion(allocated_subject, coordinator_a, release={"viab": 91, "myco": True})
+    assert not InfusionEvent.objects.exists()
+
+
+def test_an_infusion_after_the_subjects_death_is_refused(allocated_subject, coordinator_a):
+    subjects.record_death(allocated_subject, death_date=date(2021, 1, 5), cause="Variceal bleed", by=coordinator_a)
+    with pytest.raises(ValidationError):
+        events.record_infusion(
+            subject=allocated_subject,
+            visit=w0(allocated_subject),
+            number=1,
+            started_at=datetime(2021, 1, 9, 9, tzinfo=UTC),
+            body_weight_kg="60.0",
+            product_lot="UC-001",
+            total_cells=30_000_000,
+            release={"viab": 91, "myco": True},
+            by=coordinator_a,
+        )
+    assert not InfusionEvent.objects.exists()

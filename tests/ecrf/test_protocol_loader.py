@@ -11,10 +11,15 @@ from django.core.management import CommandError, call_command
 from ecrf.models import (
     Analyte,
     Arm,
+    BackgroundMedication,
     EligibilityCriterion,
+    EndpointCollection,
+    InfusionPlan,
+    LabPanel,
     LabValue,
     ProtocolVersion,
     ReleaseCriterion,
+    StratificationFactor,
     Study,
     VisitDefinition,
 )
@@ -24,7 +29,20 @@ from ecrf.services.protocols import load_protocol
 from tests.ecrf.protocol_fixture import PROTOCOL, changed
 
 pytestmark = pytest.mark.django_db
-PROTOCOL_TABLES = (Study, ProtocolVersion, Arm, EligibilityCriterion, Analyte, VisitDefinition, ReleaseCriterion)
+PROTOCOL_TABLES = (
+    Study,
+    ProtocolVersion,
+    Arm,
+    StratificationFactor,
+    EligibilityCriterion,
+    Analyte,
+    LabPanel,
+    VisitDefinition,
+    InfusionPlan,
+    ReleaseCriterion,
+    EndpointCollection,
+    BackgroundMedication,
+)
 
 
 def row_counts():
@@ -198,3 +216,36 @@ def _run_command(path):
     out = io.StringIO()
     call_command("load_protocol", str(path), stdout=out)
     return out.getvalue()
+
+
+def test_analytes_load_with_their_limits_and_panel():
+    protocol = load_protocol(PROTOCOL, source_name="trial.toml").protocol
+    limits = {a.code: (a.unit, a.hard_low, a.hard_high) for a in protocol.analytes.all()}
+    assert limits == {"TBIL": ("umol/L", 0.5, 1500), "INR": ("ratio", 0.5, 15)}
+    (panel,) = protocol.lab_panels.all()
+    assert sorted(panel.analytes.values_list("code", flat=True)) == ["INR", "TBIL"]
+    assert protocol.infusion_plan.count == 1
+    assert list(protocol.endpoint_collections.values_list("code", "collect_days")) == [("adverse_events", 336)]
+
+
+@pytest.mark.parametrize(
+    ("months", "days"),
+    [
+        (1, 30),  # 30.4375
+        (6, 183),  # 182.625
+        (12, 365),  # 365.25
+        (18, 548),  # 547.875
+        (24, 731),  # 730.5: a tie rounds up
+    ],
+)
+def test_months_are_365_25_over_12_days_rounded_to_the_nearest_day(months, days):
+    text = changed("offset = { weeks = 4 }", f"offset = {{ months = {months} }}")
+    text = changed("follow_up = { weeks = 12 }", f"follow_up = {{ months = {months} }}", text)
+    protocol = load_protocol(text, source_name="trial.toml").protocol
+    assert protocol.visit_definitions.get(code="W4").offset_days == days
+    assert (protocol.follow_up_days, protocol.follow_up_label) == (days, f"{months} months")
+
+
+def test_an_amendment_naming_another_registry_number_is_refused(protocol):
+    text = changed('"NCT09999999"', '"NCT08888888"', AMENDMENT)
+    assert "study.registry_number: TRIAL is registered as NCT09999999" in refused(text)

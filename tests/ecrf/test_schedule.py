@@ -3,7 +3,8 @@
 from datetime import UTC, date, datetime
 
 from ecrf.models import VisitStatus
-from ecrf.services import events, subjects
+from ecrf.services import events, subjects, visits
+from ecrf.services.schedule import planned_window
 
 
 def planned(subject):
@@ -61,3 +62,27 @@ def test_a_visit_in_its_window_knows_it(allocated_subject):
     assert w4.in_window
     w4.actual_date = date(2021, 2, 3)
     assert not w4.in_window
+
+
+def test_a_done_visit_on_the_moved_anchor_keeps_its_dates(allocated_subject, coordinator_a):
+    w0 = allocated_subject.visits.get(definition__code="W0")
+    visits.record_visit(w0, actual_date=date(2021, 1, 2), by=coordinator_a)
+    events.record_infusion(
+        subject=allocated_subject,
+        visit=w0,
+        number=1,
+        started_at=datetime(2021, 1, 9, 9, tzinfo=UTC),
+        body_weight_kg="60.0",
+        product_lot="L1",
+        total_cells=30_000_000,
+        release={"viab": 90, "myco": True},
+        by=coordinator_a,
+    )
+    schedule = planned(allocated_subject)
+    assert schedule["W0"] == (date(2021, 1, 2),) * 3
+    assert schedule["W4"] == (date(2021, 2, 6), date(2021, 2, 3), date(2021, 2, 9))
+
+
+def test_the_window_is_counted_from_the_planned_date(protocol):
+    w4 = protocol.visit_definitions.get(code="W4")
+    assert planned_window(w4, date(2021, 12, 31)) == (date(2022, 1, 28), date(2022, 1, 25), date(2022, 1, 31))

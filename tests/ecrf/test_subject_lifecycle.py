@@ -214,3 +214,53 @@ def test_a_subject_code_is_unique_in_its_study(protocol, new_subject):
 def test_registration_before_any_protocol_is_in_force_is_refused(protocol, new_subject):
     with pytest.raises(ValidationError, match="No protocol"):
         new_subject(screening_date=date(2019, 1, 1))
+
+
+def test_withdrawal_needs_its_date(protocol, new_subject, coordinator_a):
+    subject = new_subject(consented=True)
+    with pytest.raises(ValidationError, match="A withdrawal needs its date and reason"):
+        subjects.withdraw(subject, withdrawal_date=None, reason="Moved abroad", by=coordinator_a)
+    assert Subject.objects.get(pk=subject.pk).status == S.ELIGIBLE
+
+
+def test_lost_to_follow_up_needs_the_last_contact_date(protocol, allocated_subject, coordinator_a):
+    with pytest.raises(ValidationError, match="Lost to follow-up needs the date of last contact"):
+        subjects.lose_to_follow_up(allocated_subject, last_contact_date=None, by=coordinator_a)
+    assert Subject.objects.get(pk=allocated_subject.pk).status == S.ALLOCATED
+
+
+def test_a_death_needs_its_cause(protocol, allocated_subject, coordinator_a):
+    with pytest.raises(ValidationError, match="reason"):
+        subjects.record_death(allocated_subject, death_date=date(2021, 2, 1), cause=" ", by=coordinator_a)
+    stored = Subject.objects.get(pk=allocated_subject.pk)
+    assert (stored.status, stored.death_date) == (S.ALLOCATED, None)
+
+
+def test_a_subject_lost_to_follow_up_can_later_be_recorded_dead(protocol, allocated_subject, coordinator_a):
+    subjects.lose_to_follow_up(allocated_subject, last_contact_date=date(2021, 3, 1), by=coordinator_a)
+    subjects.record_death(allocated_subject, death_date=date(2021, 6, 1), cause="Variceal bleed", by=coordinator_a)
+    stored = Subject.objects.get(pk=allocated_subject.pk)
+    assert (stored.status, stored.death_date, stored.last_contact_date) == (S.DIED, date(2021, 6, 1), date(2021, 6, 1))
+
+
+def test_a_death_before_the_last_contact_alive_is_refused(protocol, allocated_subject, coordinator_a):
+    subjects.lose_to_follow_up(allocated_subject, last_contact_date=date(2021, 3, 1), by=coordinator_a)
+    with pytest.raises(ValidationError, match="before the last contact"):
+        subjects.record_death(allocated_subject, death_date=date(2021, 2, 1), cause="Sepsis", by=coordinator_a)
+    assert Subject.objects.get(pk=allocated_subject.pk).status == S.LOST
+
+
+def test_a_screened_subject_cannot_be_allocated(protocol, new_subject, coordinator_a):
+    subject = new_subject()
+    with pytest.raises(ValidationError, match="no answer for I1, E1"):
+        allocate(subject, protocol, coordinator_a)
+    assert Subject.objects.get(pk=subject.pk).status == S.SCREENED
+    assert not Allocation.objects.exists()
+
+
+def test_an_answer_changed_to_a_failing_one_no_longer_shows_the_subject_as_eligible(
+    protocol, new_subject, coordinator_a
+):
+    subject = new_subject(consented=True)
+    subjects.record_eligibility(subject, answers={"E1": True}, by=coordinator_a, reason="Diabetes in the records")
+    assert Subject.objects.get(pk=subject.pk).status != S.ELIGIBLE
