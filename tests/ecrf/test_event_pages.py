@@ -188,3 +188,12 @@ def test_a_stale_adverse_event_form_is_refused(coordinator, fever):
     page = coordinator.post(edit_url, {**AE, "grade": "3", "reason": "Second", "version": stale}).content.decode()
     assert "Someone saved this adverse event after you opened it" in page
     assert AdverseEvent.objects.get().grade == 2
+
+
+def test_the_subject_page_title_names_subject_and_study_and_sections_appear_once(coordinator, allocated_subject):
+    url = reverse("ecrf:subject_detail", args=[allocated_subject.study.code, allocated_subject.pk])
+    page = coordinator.get(url).content.decode()
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert title.startswith("001 · TRIAL")
+    assert "<section" not in title
+    assert page.count('id="ae-heading"') == 1
