@@ -5,9 +5,10 @@ from crispy_forms.layout import Submit
 from django.contrib.auth import forms as auth_forms
 
 
-def _helper(submit_label: str) -> FormHelper:
+def submit_helper(label: str, css: str = "btn-primary") -> FormHelper:
+    """A crispy layout whose only button submits the form with ``label``: every form of the eCRF uses it."""
     helper = FormHelper()
-    helper.add_input(Submit("submit", submit_label))
+    helper.add_input(Submit("submit", label, css_class=css))
     return helper
 
 
@@ -19,10 +20,10 @@ class LoginForm(auth_forms.AuthenticationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Sign in")
+        self.helper = submit_helper("Sign in")
 
 
 class PasswordChangeForm(auth_forms.PasswordChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Change password")
+        self.helper = submit_helper("Change password")

@@ -2,20 +2,13 @@
 
 import uuid
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 
+from ecrf.forms import submit_helper
 from ecrf.models import AdverseEvent, ConcomitantMedication
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _helper(label: str) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    return helper
 
 
 class InfusionForm(forms.Form):
@@ -50,7 +43,7 @@ class InfusionForm(forms.Form):
             self.fields["release_deviation"] = forms.CharField(
                 required=False, max_length=500, label="Protocol deviation (only to give a product failing release)"
             )
-        self.helper = _helper("Record infusion")
+        self.helper = submit_helper("Record infusion")
 
     def details(self) -> dict:
         data = self.cleaned_data
@@ -102,7 +95,7 @@ class AdverseEventForm(forms.ModelForm, OnceOnly):
         self.fields["infusion"].queryset = infusions
         if self.instance.pk is None:
             del self.fields["reason"]
-        self.helper = _helper("Save adverse event" if self.instance.pk else "Record adverse event")
+        self.helper = submit_helper("Save adverse event" if self.instance.pk else "Record adverse event")
 
     def facts(self) -> dict:
         return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}
@@ -116,7 +109,7 @@ class MedicationForm(forms.ModelForm, OnceOnly):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record medication")
+        self.helper = submit_helper("Record medication")
 
     def facts(self) -> dict:
         return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}

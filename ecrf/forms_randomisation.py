@@ -1,16 +1,10 @@
 """Forms for randomisation: list generation and import (data managers), arm assignment (investigators)."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 
+from ecrf.forms import submit_helper
+
 MAX_CSV_BYTES = 2_000_000
-
-
-def _helper(label: str, css: str = "btn-primary") -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label, css_class=css))
-    return helper
 
 
 class GenerateListForm(forms.Form):
@@ -19,7 +13,7 @@ class GenerateListForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Generate list")
+        self.helper = submit_helper("Generate list")
 
 
 class ImportListForm(forms.Form):
@@ -27,7 +21,7 @@ class ImportListForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Import list")
+        self.helper = submit_helper("Import list")
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -46,4 +40,4 @@ class AssignArmForm(forms.Form):
     def __init__(self, *args, arms, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["arm"].queryset = arms
-        self.helper = _helper("Assign arm")
+        self.helper = submit_helper("Assign arm")

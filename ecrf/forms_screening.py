@@ -1,20 +1,13 @@
 """Screening forms: registration, the protocol's eligibility checklist, consent and screen failure."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 
+from ecrf.forms import submit_helper
 from ecrf.models import Sex
 from ecrf.models.events import HccMethod
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-def _helper(label: str) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    return helper
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -37,7 +30,7 @@ class RegisterSubjectForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Register subject")
+        self.helper = submit_helper("Register subject")
 
 
 class EligibilityForm(forms.Form):
@@ -60,7 +53,7 @@ class EligibilityForm(forms.Form):
                 required=False,
             )
         self.order_fields([c.code for c in self.criteria] + ["reason"])
-        self.helper = _helper("Save checklist")
+        self.helper = submit_helper("Save checklist")
 
     def answers(self) -> dict[str, bool]:
         """The answers given (unanswered items stay unanswered: a partial checklist may be saved)."""
@@ -73,7 +66,7 @@ class ConsentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record consent")
+        self.helper = submit_helper("Record consent")
 
 
 class ScreenFailureForm(forms.Form):
@@ -81,7 +74,7 @@ class ScreenFailureForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record screen failure")
+        self.helper = submit_helper("Record screen failure")
 
 
 class DeathForm(forms.Form):
@@ -90,7 +83,7 @@ class DeathForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record death")
+        self.helper = submit_helper("Record death")
 
 
 class WithdrawalForm(forms.Form):
@@ -99,7 +92,7 @@ class WithdrawalForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record withdrawal")
+        self.helper = submit_helper("Record withdrawal")
 
 
 class LostForm(forms.Form):
@@ -107,7 +100,7 @@ class LostForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record lost to follow-up")
+        self.helper = submit_helper("Record lost to follow-up")
 
 
 class HccForm(forms.Form):
@@ -117,4 +110,4 @@ class HccForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Record HCC diagnosis")
+        self.helper = submit_helper("Record HCC diagnosis")

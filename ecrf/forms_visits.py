@@ -1,18 +1,11 @@
 """Visit forms: the visit itself (date and weight, or missed) and the clinical status."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 
+from ecrf.forms import submit_helper
 from ecrf.models import ClinicalStatus
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _helper(label: str) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    return helper
 
 
 class VisitForm(forms.Form):
@@ -27,7 +20,7 @@ class VisitForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Save visit")
+        self.helper = submit_helper("Save visit")
 
     def clean(self):
         data = super().clean()
@@ -64,7 +57,7 @@ class ClinicalStatusForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Save clinical status")
+        self.helper = submit_helper("Save clinical status")
 
     def findings(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

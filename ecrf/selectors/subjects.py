@@ -46,20 +46,6 @@ def subject_at_site(study, sites, pk: int) -> Subject | None:
     )
 
 
-def site_subjects(study, site):
-    """The site's subjects with status and arm, for the site page."""
-    return (
-        Subject.objects.active()
-        .filter(study=study, site=site)
-        .select_related("allocation__arm")
-        .order_by("subject_code")
-    )
-
-
-def subject_visits(subject: Subject):
-    return subject.visits.active().select_related("definition").order_by("definition__order")
-
-
 def eligibility_answers(subject: Subject):
     return subject.eligibility_answers.active().select_related("criterion")
 

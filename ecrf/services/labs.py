@@ -109,22 +109,14 @@ def update_lab_draw(draw: LabDraw, *, drawn_at: datetime, values: dict[str, obje
     return draw
 
 
-def _apply(draw, analyte, current: LabValue | None, entry, *, by, reason) -> bool:
+def _apply(draw, analyte, current: LabValue | None, entry, *, by, reason) -> None:
+    """One analyte of a saved draw: a first entry is saved, a different entry changes the row, the same is left."""
     wanted = _lab_value(draw, analyte, entry)
     if current is None:
-        if wanted.value is None and not wanted.not_done:
-            return False
-        save_record(wanted, by=by, reason=reason)
-        return True
-    same = (current.value, current.not_done, current.not_done_reason) == (
-        wanted.value,
-        wanted.not_done,
-        wanted.not_done_reason,
-    )
-    if same or (current.value is not None and wanted.value is not None and current.value == wanted.value):
-        return False
-    if isinstance(entry, NotDone):
-        change_lab_value(current, not_done=entry, by=by, reason=reason)
-    else:
-        change_lab_value(current, value=entry, by=by, reason=reason)
-    return True
+        if wanted.value is not None or wanted.not_done:
+            save_record(wanted, by=by, reason=reason)
+        return
+    fields = ("value", "not_done", "not_done_reason")
+    if [getattr(current, f) for f in fields] != [getattr(wanted, f) for f in fields]:
+        not_done = entry if isinstance(entry, NotDone) else None
+        change_lab_value(current, value=wanted.value, not_done=not_done, by=by, reason=reason)

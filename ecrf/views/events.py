@@ -15,16 +15,13 @@ from ecrf.roles import Capability
 from ecrf.selectors import events as event_reads
 from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
-from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events
+from ecrf.views.lookups import refused_as_stale, subject_or_404
 
 
 def _subject(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.ENTER_DATA), pk)
-    if subject is None:
-        raise Http404("No such subject at your sites.")
-    return access, subject
+    return access, subject_or_404(access, pk, Capability.ENTER_DATA)
 
 
 @login_required
@@ -138,10 +135,7 @@ def adverse_event_edit(request, study_code, pk, event_pk):
     form = AdverseEventForm(
         request.POST or None, instance=event, infusions=event_reads.infusions_of(subject), initial={"version": version}
     )
-    if request.method == "POST" and request.POST.get("version") != str(version):
-        form.is_valid()
-        form.add_error(None, STALE)
-    elif request.method == "POST" and form.is_valid():
+    if not refused_as_stale(request, form, version, STALE) and request.method == "POST" and form.is_valid():
         facts = {k: v for k, v in form.facts().items() if k != "submission"}
         try:
             events.change_adverse_event(event, by=request.user, reason=form.cleaned_data["reason"], **facts)

@@ -13,16 +13,15 @@ from ecrf.forms_labs import LabPanelForm
 from ecrf.roles import Capability
 from ecrf.selectors import history
 from ecrf.selectors import labs as lab_reads
-from ecrf.selectors import subjects as subject_reads
 from ecrf.services import labs
+from ecrf.views.lookups import refused_as_stale, visit_or_404
 
 STALE = "Someone saved this panel after you opened it. Nothing of yours was saved: reload to see their values."
 
 
 def _visit(access, pk, visit_code, capability):
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(capability), pk)
-    visit = lab_reads.visit_of(subject, visit_code) if subject else None
-    if visit is None or visit.definition.lab_panel is None:
+    subject, visit = visit_or_404(access, pk, visit_code, capability)
+    if visit.definition.lab_panel is None:
         raise Http404("No lab panel for this visit.")
     return subject, visit
 
@@ -43,11 +42,8 @@ def lab_panel(request, study_code, pk, visit_code):
         initial={"drawn_at": draw.drawn_at if draw else None},
     )
     # Stale first: a form opened before someone else's save is refused whatever it holds.
-    stale = request.method == "POST" and request.POST.get("version") != str(version)
-    if stale:
-        form.is_valid()
-        form.add_error(None, STALE)
-    elif request.method == "POST" and form.is_valid() and _save(form, visit, draw, request.user):
+    stale = refused_as_stale(request, form, version, STALE)
+    if not stale and request.method == "POST" and form.is_valid() and _save(form, visit, draw, request.user):
         messages.success(request, f"{visit.definition.code} lab results of {subject.subject_code} saved.")
         return redirect("ecrf:subject_detail", study_code, subject.pk)
     context = {
@@ -99,9 +95,6 @@ def lab_history(request, study_code, pk, visit_code):
 @require_GET
 def visit_history(request, study_code, pk, visit_code):
     access = require_study_role(request, study_code, Capability.VIEW_SITE)
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.VIEW_SITE), pk)
-    visit = lab_reads.visit_of(subject, visit_code) if subject else None
-    if visit is None:
-        raise Http404("No such visit.")
+    subject, visit = visit_or_404(access, pk, visit_code, Capability.VIEW_SITE)
     context = {"access": access, "subject": subject, "visit": visit, "changes": history.visit_history(visit)}
     return render(request, "ecrf/visit_history.html", context)

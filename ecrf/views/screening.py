@@ -27,13 +27,7 @@ from ecrf.forms_screening import (
 from ecrf.roles import Capability
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events, subjects
-
-
-def _subject(access, pk):
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.ENTER_DATA), pk)
-    if subject is None:
-        raise Http404("No such subject at your sites.")
-    return subject
+from ecrf.views.lookups import subject_or_404
 
 
 @login_required
@@ -60,7 +54,7 @@ def register(request, study_code, site_code):
 @require_http_methods(["GET", "POST"])
 def eligibility(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject = _subject(access, pk)
+    subject = subject_or_404(access, pk, Capability.ENTER_DATA)
     saved = {a.criterion.code: a.answer for a in subject_reads.eligibility_answers(subject)}
     criteria = subject_reads.eligibility_criteria(subject)
     form = EligibilityForm(request.POST or None, criteria=criteria, answers=saved)
@@ -102,7 +96,7 @@ def screen_failure(request, study_code, pk):
 
 def _subject_form(request, study_code, pk, form_class, service, title, done):
     access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject = _subject(access, pk)
+    subject = subject_or_404(access, pk, Capability.ENTER_DATA)
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -4,16 +4,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ecrf.access import require_study_role
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
-from ecrf.selectors import labs as visit_reads
-from ecrf.selectors import subjects as subject_reads
 from ecrf.services import signatures
+from ecrf.views.lookups import visit_or_404
 
 
 class SignForm(forms.Form):
@@ -26,10 +24,7 @@ class UnlockForm(forms.Form):
 
 def _visit(request, study_code, pk, visit_code, capability):
     access = require_study_role(request, study_code, capability)
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(capability), pk)
-    visit = visit_reads.visit_of(subject, visit_code) if subject else None
-    if visit is None:
-        raise Http404("No such visit.")
+    subject, visit = visit_or_404(access, pk, visit_code, capability)
     return access, subject, visit
 
 

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -17,19 +16,13 @@ from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.selectors import worklist
 from ecrf.services import randomisation, subjects
-
-
-def _subject(access, pk, capability):
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(capability), pk)
-    if subject is None:
-        raise Http404("No such subject at your sites.")
-    return subject
+from ecrf.views.lookups import subject_or_404
 
 
 @login_required
 def subject_detail(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.VIEW_SITE)
-    subject = _subject(access, pk, Capability.VIEW_SITE)
+    subject = subject_or_404(access, pk, Capability.VIEW_SITE)
     context = {
         "access": access,
         "subject": subject,
@@ -79,7 +72,7 @@ def _outcome_actions(subject):
 @require_http_methods(["GET", "POST"])
 def randomise(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.RANDOMISE)
-    subject = _subject(access, pk, Capability.RANDOMISE)
+    subject = subject_or_404(access, pk, Capability.RANDOMISE)
     problem, stratum = _randomisation_check(subject)
     if request.method == "POST" and problem is None:
         try:
@@ -122,7 +115,7 @@ def _randomisation_check(subject):
 @require_http_methods(["GET", "POST"])
 def assign_arm(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.ASSIGN_ARM)
-    subject = _subject(access, pk, Capability.ASSIGN_ARM)
+    subject = subject_or_404(access, pk, Capability.ASSIGN_ARM)
     form = AssignArmForm(request.POST or None, arms=subject.protocol.arms.order_by("order"))
     if request.method == "POST" and form.is_valid():
         try:

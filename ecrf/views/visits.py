@@ -13,15 +13,14 @@ from ecrf.forms_visits import ClinicalStatusForm, VisitForm
 from ecrf.roles import Capability
 from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
-from ecrf.selectors import subjects as subject_reads
 from ecrf.services import visits
+from ecrf.views.lookups import refused_as_stale, visit_or_404
 
 
 def _visit(request, study_code, pk, visit_code, form_code):
     access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject = subject_reads.subject_at_site(access.study, access.sites_with(Capability.ENTER_DATA), pk)
-    visit = visit_reads.visit_of(subject, visit_code) if subject else None
-    if visit is None or form_code not in visit.definition.forms:
+    subject, visit = visit_or_404(access, pk, visit_code, Capability.ENTER_DATA)
+    if form_code not in visit.definition.forms:
         raise Http404("This visit has no such form.")
     return access, subject, visit
 
@@ -38,9 +37,7 @@ def visit_form(request, study_code, pk, visit_code):
     }
     version = history.record_version(visit)
     form = VisitForm(request.POST or None, initial={**initial, "version": version})
-    if _stale(request, form, version):
-        pass
-    elif request.method == "POST" and form.is_valid():
+    if not refused_as_stale(request, form, version, STALE) and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             if data["missed"]:
@@ -78,9 +75,7 @@ def clinical_status_form(request, study_code, pk, visit_code):
     form = ClinicalStatusForm(
         request.POST or None, instance=current, initial={"assessed_on": visit.actual_date, "version": version}
     )
-    if _stale(request, form, version):
-        pass
-    elif request.method == "POST" and form.is_valid():
+    if not refused_as_stale(request, form, version, STALE) and request.method == "POST" and form.is_valid():
         try:
             visits.save_clinical_status(visit, by=request.user, reason=form.cleaned_data["reason"], **form.findings())
         except ValidationError as error:
@@ -100,12 +95,3 @@ def clinical_status_form(request, study_code, pk, visit_code):
 
 
 STALE = "Someone saved this form after you opened it. Nothing of yours was saved: reload to see their changes."
-
-
-def _stale(request, form, version: int) -> bool:
-    """True (with the message on the form) when the form was opened before the record's latest save."""
-    if request.method != "POST" or request.POST.get("version") == str(version):
-        return False
-    form.is_valid()
-    form.add_error(None, STALE)
-    return True
