@@ -15,6 +15,7 @@ from ecrf.models import (
     VisitSignature,
     VisitStatus,
 )
+from ecrf.selectors.open_issues import open_issues
 from ecrf.selectors.subjects import eligibility_of as subject_eligibility
 
 ENDED = {
@@ -33,7 +34,13 @@ STATE_LABELS = {
     "missed": "Missed",
     "not_expected": "Not expected (participation ended)",
 }
-FILTERS = {"": "All subjects", "overdue": "Overdue visits", "due_week": "Due this week", "active": "In the study"}
+FILTERS = {
+    "": "All subjects",
+    "overdue": "Overdue visits",
+    "due_week": "Due this week",
+    "open_issues": "Open issues (forms missing or partial, SAEs open)",
+    "active": "In the study",
+}
 
 
 def visit_state(visit: Visit, today: date, *, subject_ended: bool = False) -> str:
@@ -55,6 +62,7 @@ class WorklistRow:
     next_visit: Visit | None
     next_state: str | None
     overdue: int
+    issues: tuple[str, ...] = ()
 
     @property
     def next_state_label(self) -> str:
@@ -76,22 +84,30 @@ def site_worklist(study, site, *, today: date, search: str = "", show: str = "")
         .prefetch_related(Prefetch("visits", queryset=visits, to_attr="calendar"))
         .order_by("subject_code")
     )
-    rows = [_row(subject, today) for subject in subjects]
+    subjects = list(subjects)
+    issues = open_issues(subjects)
+    rows = [_row(subject, today, issues[subject.pk]) for subject in subjects]
     if show == "overdue":
         return [row for row in rows if row.overdue]
     if show == "due_week":
         return [row for row in rows if row.due_within(today, 7)]
+    if show == "open_issues":
+        return [row for row in rows if row.issues]
     if show == "active":
         return [row for row in rows if row.subject.status not in ENDED]
     return rows
 
 
-def _row(subject: Subject, today: date) -> WorklistRow:
+def _row(subject: Subject, today: date, issues: list[str]) -> WorklistRow:
     ended = subject.status in ENDED
     states = [(visit, visit_state(visit, today, subject_ended=ended)) for visit in subject.calendar]
     upcoming = next(((v, s) for v, s in states if s in ("overdue", "due", "not_yet_due")), (None, None))
     return WorklistRow(
-        subject=subject, next_visit=upcoming[0], next_state=upcoming[1], overdue=sum(s == "overdue" for _, s in states)
+        subject=subject,
+        next_visit=upcoming[0],
+        next_state=upcoming[1],
+        overdue=sum(s == "overdue" for _, s in states),
+        issues=tuple(issues),
     )
 
 

@@ -13,13 +13,6 @@ DRAWN = "2021-01-02T08:30"
 
 
 @pytest.fixture
-def coordinator(client, allocated_subject, coordinator_a, site_a):
-    MembershipFactory(user=coordinator_a, study=allocated_subject.study, role=Role.COORDINATOR, site=site_a)
-    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
-    return client
-
-
-@pytest.fixture
 def url(allocated_subject):
     return reverse("ecrf:lab_panel", args=[allocated_subject.study.code, allocated_subject.pk, "W0"])
 

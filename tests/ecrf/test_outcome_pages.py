@@ -1,18 +1,8 @@
 """Endpoint and censoring events from the subject's page: death, withdrawal, lost to follow-up, HCC."""
 
-import pytest
 from django.urls import reverse
 
 from ecrf.models import EndpointEvent, SubjectStatus
-from ecrf.roles import Role
-from tests.factories import TEST_PASSWORD, MembershipFactory
-
-
-@pytest.fixture
-def coordinator(client, allocated_subject, coordinator_a, site_a):
-    MembershipFactory(user=coordinator_a, study=allocated_subject.study, role=Role.COORDINATOR, site=site_a)
-    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
-    return client
 
 
 def url(subject, event):

@@ -4,15 +4,6 @@ import pytest
 from django.urls import reverse
 
 from ecrf.models import ClinicalStatus, VisitStatus
-from ecrf.roles import Role
-from tests.factories import TEST_PASSWORD, MembershipFactory
-
-
-@pytest.fixture
-def coordinator(client, allocated_subject, coordinator_a, site_a):
-    MembershipFactory(user=coordinator_a, study=allocated_subject.study, role=Role.COORDINATOR, site=site_a)
-    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
-    return client
 
 
 def url_of(subject, name, visit_code="W0"):

@@ -1,12 +1,15 @@
 """Visit states as of a day, and the site worklist's filters and search."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from django.urls import reverse
 
 from ecrf.models import Visit, VisitStatus
 from ecrf.selectors.worklist import site_worklist, visit_state
-from ecrf.services import subjects
+from ecrf.services import events, subjects
+from ecrf.services import labs as lab_services
+from ecrf.services import visits as visit_services
 
 WINDOW = {"planned_date": date(2021, 2, 1), "window_start": date(2021, 1, 29), "window_end": date(2021, 2, 4)}
 
@@ -68,3 +71,51 @@ def test_the_worklist_searches_by_subject_code_and_hides_ended_subjects_when_ask
     ]
     active = site_worklist(study, site_a, today=date(2021, 2, 1), show="active")
     assert [r.subject.subject_code for r in active] == ["S-202", "T-303"]
+
+
+def _hold(subject, code, by):
+    visit = subject.visits.get(definition__code=code)
+    return visit_services.record_visit(visit, actual_date=visit.planned_date, by=by)
+
+
+def test_open_issues_name_missing_and_partial_forms_at_held_visits(allocated_subject, site_a, coordinator_a):
+    visit = _hold(allocated_subject, "W0", coordinator_a)
+    (row,) = site_worklist(allocated_subject.study, site_a, today=date(2021, 1, 5), show="open_issues")
+    assert row.issues == ("W0: labs missing", "W0: infusion missing")
+    drawn = datetime(2021, 1, 2, 9, tzinfo=UTC)
+    lab_services.record_lab_draw(visit=visit, drawn_at=drawn, values={"TBIL": "20"}, by=coordinator_a)
+    (row,) = site_worklist(allocated_subject.study, site_a, today=date(2021, 1, 5), show="open_issues")
+    assert row.issues[0] == "W0: labs partial"
+
+
+def test_a_subject_without_open_issues_is_filtered_out(allocated_subject, site_a):
+    # Visits not yet held owe nothing: the subject has no open issue.
+    assert site_worklist(allocated_subject.study, site_a, today=date(2021, 1, 5), show="open_issues") == []
+
+
+def test_an_unresolved_serious_adverse_event_is_an_open_issue(allocated_subject, site_a, coordinator_a):
+    facts = {"onset_at": datetime(2021, 1, 3, tzinfo=UTC), "grade": 3, "relatedness": "possible"}
+    sae = events.record_adverse_event(
+        subject=allocated_subject,
+        by=coordinator_a,
+        term="Pneumonia",
+        serious=True,
+        seriousness="hospitalisation",
+        sae_reported_on=date(2021, 1, 4),
+        outcome="recovering",
+        **facts,
+    )
+    (row,) = site_worklist(allocated_subject.study, site_a, today=date(2021, 1, 5), show="open_issues")
+    assert row.issues == ("SAE Pneumonia not resolved",)
+    events.change_adverse_event(
+        sae, resolved_at=datetime(2021, 1, 9, tzinfo=UTC), outcome="recovered", by=coordinator_a, reason="Resolved"
+    )
+    assert site_worklist(allocated_subject.study, site_a, today=date(2021, 1, 10), show="open_issues") == []
+
+
+def test_the_worklist_page_lists_open_issues(allocated_subject, site_a, coordinator_a, coordinator):
+    _hold(allocated_subject, "W0", coordinator_a)
+    url = reverse("ecrf:site_detail", args=[allocated_subject.study.code, site_a.code])
+    page = coordinator.get(url, {"show": "open_issues"}).content.decode()
+    assert "W0: labs missing" in page
+    assert "Open issues (forms missing or partial, SAEs open)" in page

@@ -1,0 +1,62 @@
+"""What a coordinator still owes on each subject: forms missing or partial at held visits, serious adverse events
+still open. Read for a whole site in a fixed number of queries, whatever the number of subjects and visits.
+"""
+
+from django.db.models import Count, Q
+
+from ecrf.models import AdverseEvent, ClinicalStatus, InfusionEvent, LabDraw, VisitStatus
+
+FORM_NAMES = {"clinical_status": "clinical status", "labs": "labs", "infusion": "infusion"}
+
+
+def open_issues(subjects) -> dict[int, list[str]]:
+    """Subject pk -> what is open, in words (e.g. "W12: labs partial"); ``subjects`` carry ``calendar`` visits."""
+    subject_ids = [subject.pk for subject in subjects]
+    records = _entered(subject_ids)
+    issues = {pk: [] for pk in subject_ids}
+    for subject in subjects:
+        gets_infusions = hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions
+        for visit in subject.calendar:
+            if visit.status != VisitStatus.DONE:
+                continue
+            for form in visit.definition.forms:
+                problem = _form_problem(form, visit, records, gets_infusions)
+                if problem:
+                    issues[subject.pk].append(f"{visit.definition.code}: {FORM_NAMES[form]} {problem}")
+    for subject_id, term in records["open_saes"]:
+        issues[subject_id].append(f"SAE {term} not resolved")
+    return issues
+
+
+def _entered(subject_ids: list[int]) -> dict:
+    draws = (
+        LabDraw.objects.active()
+        .filter(visit__subject_id__in=subject_ids)
+        .annotate(
+            entered=Count("values", filter=Q(values__is_voided=False), distinct=True),
+            expected=Count("panel__analytes", distinct=True),
+        )
+        .values_list("visit_id", "entered", "expected")
+    )
+    in_subjects = Q(visit__subject_id__in=subject_ids)
+    return {
+        "labs": {visit_id: (entered, expected) for visit_id, entered, expected in draws},
+        "clinical_status": set(ClinicalStatus.objects.active().filter(in_subjects).values_list("visit_id", flat=True)),
+        "infusion": set(InfusionEvent.objects.active().filter(in_subjects).values_list("visit_id", flat=True)),
+        "open_saes": list(
+            AdverseEvent.objects.active()
+            .filter(subject_id__in=subject_ids, serious=True, resolved_at__isnull=True)
+            .order_by("onset_at")
+            .values_list("subject_id", "term")
+        ),
+    }
+
+
+def _form_problem(form: str, visit, records: dict, gets_infusions: bool) -> str:
+    """ "missing", "partial" or "" for one form at a held visit."""
+    if form == "labs":
+        entered, expected = records["labs"].get(visit.pk, (0, 0))
+        return "missing" if not entered else ("partial" if entered < expected else "")
+    if form == "clinical_status" or (form == "infusion" and gets_infusions):
+        return "" if visit.pk in records[form] else "missing"
+    return ""
