@@ -26,6 +26,8 @@ class LabPanelForm(forms.Form):
     )
     reason = forms.CharField(max_length=500, required=False, label="Reason for the change")
     confirm_unusual = forms.BooleanField(required=False, label="I have checked the values marked unusual")
+    panel_not_done = forms.BooleanField(required=False, label="Whole panel not done")
+    panel_not_done_reason = forms.CharField(required=False, max_length=500, label="Why the panel was not done")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, analytes, saved=None, editing=False, version=0, **kwargs):
@@ -55,6 +57,9 @@ class LabPanelForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("panel_not_done"):
+            self._check_panel_not_done(data)
+            return data
         for analyte in self.analytes:
             self._check(analyte, data)
         if self.unusual and not data.get("confirm_unusual"):
@@ -64,6 +69,16 @@ class LabPanelForm(forms.Form):
         if data.get("drawn_at") and data["drawn_at"] > timezone.now():
             self.add_error("drawn_at", "The draw time cannot be in the future.")
         return data
+
+    def _check_panel_not_done(self, data) -> None:
+        """A panel not done has a reason and no values: every analyte is saved "not done" with that reason."""
+        if not data.get("panel_not_done_reason", "").strip():
+            self.add_error("panel_not_done_reason", "Say why the panel was not done.")
+        for analyte in self.analytes:
+            if data.get(f"value_{analyte.code}") is not None:
+                self.add_error(f"value_{analyte.code}", "The panel is marked not done: clear this value or untick it.")
+        if self.editing and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Give a reason for changing saved results.")
 
     def _check(self, analyte, data) -> None:
         code = analyte.code
@@ -89,6 +104,9 @@ class LabPanelForm(forms.Form):
 
     def values(self) -> dict[str, object]:
         """Analyte code -> number, NotDone(reason) or None (left blank)."""
+        if self.cleaned_data.get("panel_not_done"):
+            reason = NotDone(f"Panel not done: {self.cleaned_data['panel_not_done_reason'].strip()}")
+            return {analyte.code: reason for analyte in self.analytes}
         result = {}
         for analyte in self.analytes:
             code = analyte.code

@@ -128,3 +128,24 @@ def test_the_calendar_shows_each_forms_state(coordinator, url, allocated_subject
     assert 'data-testid="form-W0-labs" title="incomplete"' in text
     assert 'data-testid="form-W0-visit" title="not_started"' in text
     assert 'data-testid="form-SCR-consent" title="complete"' in text
+
+
+def test_a_whole_panel_not_done_saves_every_analyte_not_done_with_the_reason(coordinator, url):
+    assert post(coordinator, url, panel_not_done="on", panel_not_done_reason="Sample haemolysed").status_code == 302
+    saved = values()
+    assert set(saved) == {"TBIL", "INR"}  # the fixture panel
+    assert all(v.not_done and v.value is None for v in saved.values())
+    assert {v.not_done_reason for v in saved.values()} == {"Panel not done: Sample haemolysed"}
+
+
+def test_a_whole_panel_not_done_needs_a_reason_and_no_values(coordinator, url):
+    page = post(coordinator, url, panel_not_done="on", value_TBIL="20").content.decode()
+    assert "Say why the panel was not done." in page
+    assert "The panel is marked not done: clear this value or untick it." in page
+    assert not LabDraw.objects.exists()
+
+
+def test_a_panel_not_done_shows_as_complete_not_as_missing(coordinator, url, allocated_subject):
+    post(coordinator, url, panel_not_done="on", panel_not_done_reason="Patient refused the draw")
+    page = coordinator.get(reverse("ecrf:subject_detail", args=[allocated_subject.study.code, allocated_subject.pk]))
+    assert 'data-testid="form-W0-labs" title="complete"' in page.content.decode()
