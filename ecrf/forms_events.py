@@ -9,6 +9,7 @@ from ecrf.models import AdverseEvent, ConcomitantMedication
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+REASON = {"required": "Give a reason for this change: saved clinical data changes only with one."}
 
 
 class InfusionForm(forms.Form):
@@ -20,9 +21,10 @@ class InfusionForm(forms.Form):
     observation_hours = forms.DecimalField(required=False, min_value=0, max_digits=4, decimal_places=1)
     reaction = forms.CharField(required=False, max_length=500, label="Reaction seen (blank if none)")
 
-    def __init__(self, *args, criteria, placebo: bool, **kwargs):
+    def __init__(self, *args, criteria, placebo: bool, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.criteria = [] if placebo else list(criteria)
+        # A correction leaves the release results alone: they are the product's QC record, kept as tested.
+        self.criteria = [] if placebo or editing else list(criteria)
         if not placebo:
             self.fields["product_lot"] = forms.CharField(max_length=60)
             self.fields["passage"] = forms.IntegerField(min_value=1, max_value=20)
@@ -39,11 +41,38 @@ class InfusionForm(forms.Form):
                     label=f"{criterion.label} ({criterion.unit})",
                     help_text=f"Release needs {criterion.comparator} {criterion.threshold:g} {criterion.unit}",
                 )
-        if not placebo:
+        if not placebo and not editing:
             self.fields["release_deviation"] = forms.CharField(
                 required=False, max_length=500, label="Protocol deviation (only to give a product failing release)"
             )
-        self.helper = submit_helper("Record infusion")
+        if editing:
+            self.fields["reason"] = forms.CharField(
+                max_length=500, label="Reason for the change", error_messages=REASON
+            )
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
+        self.helper = submit_helper("Save infusion" if editing else "Record infusion")
+
+    @staticmethod
+    def initial_from(infusion) -> dict:
+        """The saved infusion as the correction form's initial values."""
+        fields = (
+            "started_at",
+            "body_weight_kg",
+            "volume_ml",
+            "observation_hours",
+            "reaction",
+            "product_lot",
+            "passage",
+        )
+        initial = {name: getattr(infusion, name) for name in fields}
+        return {**initial, "total_cells": infusion.total_cells}
+
+    def facts(self) -> dict:
+        """What a correction saves: time and weight with the details."""
+        return {
+            "started_at": self.cleaned_data["started_at"],
+            "body_weight_kg": self.cleaned_data["body_weight_kg"],
+        } | (self.details())
 
     def details(self) -> dict:
         data = self.cleaned_data
@@ -67,10 +96,26 @@ class OnceOnly(forms.Form):
     submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
-class AdverseEventForm(forms.ModelForm, OnceOnly):
-    reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
+class CorrectableForm(forms.ModelForm, OnceOnly):
+    """A record's form that, opened on a saved record, asks for the reason of the change and carries the version
+    it was opened at (so a form opened before someone else's save is refused).
+    """
+
+    reason = forms.CharField(max_length=500, label="Reason for the change", error_messages=REASON)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            del self.fields["reason"]
+
+    def facts(self) -> dict:
+        """What the service saves: the model's fields, and the one-time token of a new record."""
+        names = [*self.Meta.fields, *([] if self.instance.pk else ["submission"])]
+        return {name: self.cleaned_data[name] for name in names}
+
+
+class AdverseEventForm(CorrectableForm):
     class Meta:
         model = AdverseEvent
         fields = [
@@ -93,15 +138,10 @@ class AdverseEventForm(forms.ModelForm, OnceOnly):
     def __init__(self, *args, infusions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["infusion"].queryset = infusions
-        if self.instance.pk is None:
-            del self.fields["reason"]
         self.helper = submit_helper("Save adverse event" if self.instance.pk else "Record adverse event")
 
-    def facts(self) -> dict:
-        return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}
 
-
-class MedicationForm(forms.ModelForm, OnceOnly):
+class MedicationForm(CorrectableForm):
     class Meta:
         model = ConcomitantMedication
         fields = ["drug", "dose", "indication", "is_background", "start_date", "stop_date"]
@@ -109,7 +149,4 @@ class MedicationForm(forms.ModelForm, OnceOnly):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = submit_helper("Record medication")
-
-    def facts(self) -> dict:
-        return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "submission"]}
+        self.helper = submit_helper("Save medication" if self.instance.pk else "Record medication")

@@ -57,4 +57,19 @@ urlpatterns = [
         events.adverse_event_edit,
         name="adverse_event_edit",
     ),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/medication/<int:medication_pk>/",
+        events.medication_edit,
+        name="medication_edit",
+    ),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/infusions/<int:infusion_pk>/",
+        events.infusion_edit,
+        name="infusion_edit",
+    ),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/records/<str:kind>/<int:record_pk>/history/",
+        events.record_history,
+        name="record_history",
+    ),
 ]

@@ -34,3 +34,11 @@ def medications_of(subject: Subject):
 
 def adverse_event_of(subject: Subject, pk: int) -> AdverseEvent | None:
     return AdverseEvent.objects.active().filter(subject=subject, pk=pk).first()
+
+
+def medication_of(subject: Subject, pk: int) -> ConcomitantMedication | None:
+    return ConcomitantMedication.objects.active().filter(subject=subject, pk=pk).first()
+
+
+def infusion_of(subject: Subject, pk: int) -> InfusionEvent | None:
+    return InfusionEvent.objects.active().filter(subject=subject, pk=pk).select_related("visit", "subject").first()

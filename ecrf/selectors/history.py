@@ -39,6 +39,11 @@ def visit_history(visit: Visit) -> list[FieldChange]:
     return sorted(changes, key=lambda change: change.when)
 
 
+def record_history(form: str, record) -> list[FieldChange]:
+    """Every change to one record (an adverse event, a medication, an infusion), oldest first."""
+    return _model_changes(form, type(record).history.filter(id=record.pk))
+
+
 def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) -> list[FieldChange]:
     records = list(history.select_related("history_user").order_by("id", "history_date", "history_id"))
     changes, previous = [], None

@@ -129,9 +129,46 @@ def record_medication(*, subject: Subject, by, submission=None, **facts) -> Conc
     return save_record(ConcomitantMedication(subject=subject, **facts), by=by)
 
 
+def _change(record, facts: dict, *, by, reason: str):
+    for field, value in facts.items():
+        setattr(record, field, value)
+    return save_record(record, by=by, reason=reason)
+
+
 @transaction.atomic
 def change_adverse_event(event: AdverseEvent, *, by, reason: str, **facts) -> AdverseEvent:
     """Correct or complete an adverse event (e.g. its resolution); the reason and old values go to its history."""
-    for field, value in facts.items():
-        setattr(event, field, value)
-    return save_record(event, by=by, reason=reason)
+    return _change(event, facts, by=by, reason=reason)
+
+
+@transaction.atomic
+def change_medication(medication: ConcomitantMedication, *, by, reason: str, **facts) -> ConcomitantMedication:
+    """Correct a medication or record its stop date; the reason and old values go to its history."""
+    return _change(medication, facts, by=by, reason=reason)
+
+
+CORRECTABLE_INFUSION_FIELDS = {
+    "started_at",
+    "body_weight_kg",
+    "volume_ml",
+    "observation_hours",
+    "reaction",
+    "product_lot",
+    "passage",
+    "total_cells",
+}
+
+
+@transaction.atomic
+def change_infusion(infusion: InfusionEvent, *, by, reason: str, **details) -> InfusionEvent:
+    """Correct an infusion's time, weight, product or observation (not its release results, which are the
+    product's QC record). Refused at a signed visit; the dose per kg follows the corrected cells and weight.
+    """
+    unknown = set(details) - CORRECTABLE_INFUSION_FIELDS
+    if unknown:
+        raise ValueError(f"Not correctable on an infusion: {', '.join(sorted(unknown))}")
+    if infusion.visit is not None:
+        ensure_unlocked(infusion.visit)
+    if "started_at" in details:
+        _check_infusion_date(infusion.subject, infusion.subject.allocation, details["started_at"].date())
+    return _change(infusion, details, by=by, reason=reason)

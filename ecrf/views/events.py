@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ecrf.access import require_study_role
 from ecrf.forms_events import AdverseEventForm, InfusionForm, MedicationForm
@@ -121,28 +122,120 @@ def medication(request, study_code, pk):
     )
 
 
-STALE = "Someone saved this adverse event after you opened it. Nothing of yours was saved: reload to see it."
+STALE = "Someone saved this {what} after you opened it. Nothing of yours was saved: reload to see it."
+# The records with a correction page and a history page of their own, by the name their URLs use.
+RECORDS = {
+    "adverse-event": ("Adverse event", event_reads.adverse_event_of),
+    "medication": ("Medication", event_reads.medication_of),
+    "infusion": ("Infusion", event_reads.infusion_of),
+}
+
+
+def _record_or_404(subject, kind: str, record_pk: int):
+    if kind not in RECORDS:
+        raise Http404("No such kind of record.")
+    record = RECORDS[kind][1](subject, record_pk)
+    if record is None:
+        raise Http404("No such record.")
+    return record
+
+
+def _correct(request, access, subject, record, form, *, change, kind: str, title: str, version: int):
+    """The shared end of every correction page: refuse a stale form, save with the reason, or show the form."""
+    stale = refused_as_stale(request, form, version, STALE.format(what=RECORDS[kind][0].lower()))
+    if not stale and request.method == "POST" and form.is_valid():
+        try:
+            change(record, by=request.user, reason=form.cleaned_data["reason"], **form.facts())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{title} of {subject.subject_code} saved.")
+            return redirect("ecrf:subject_detail", access.study.code, subject.pk)
+    history_url = reverse("ecrf:record_history", args=[access.study.code, subject.pk, kind, record.pk])
+    context = {"access": access, "subject": subject, "form": form, "title": title, "history_url": history_url}
+    return render(request, "ecrf/subject_form.html", context, status=409 if stale else 200)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def adverse_event_edit(request, study_code, pk, event_pk):
     access, subject = _subject(request, study_code, pk)
-    event = event_reads.adverse_event_of(subject, event_pk)
-    if event is None:
-        raise Http404("No such adverse event.")
+    event = _record_or_404(subject, "adverse-event", event_pk)
     version = history.record_version(event)
     form = AdverseEventForm(
         request.POST or None, instance=event, infusions=event_reads.infusions_of(subject), initial={"version": version}
     )
-    if not refused_as_stale(request, form, version, STALE) and request.method == "POST" and form.is_valid():
-        facts = {k: v for k, v in form.facts().items() if k != "submission"}
-        try:
-            events.change_adverse_event(event, by=request.user, reason=form.cleaned_data["reason"], **facts)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Adverse event {event.term} of {subject.subject_code} saved.")
-            return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "form": form, "title": f"Adverse event: {event.term}"}
-    return render(request, "ecrf/subject_form.html", context)
+    return _correct(
+        request,
+        access,
+        subject,
+        event,
+        form,
+        change=events.change_adverse_event,
+        kind="adverse-event",
+        title=f"Adverse event: {event.term}",
+        version=version,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def medication_edit(request, study_code, pk, medication_pk):
+    access, subject = _subject(request, study_code, pk)
+    medication = _record_or_404(subject, "medication", medication_pk)
+    version = history.record_version(medication)
+    form = MedicationForm(request.POST or None, instance=medication, initial={"version": version})
+    return _correct(
+        request,
+        access,
+        subject,
+        medication,
+        form,
+        change=events.change_medication,
+        kind="medication",
+        title=f"Medication: {medication.drug}",
+        version=version,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def infusion_edit(request, study_code, pk, infusion_pk):
+    access, subject = _subject(request, study_code, pk)
+    infusion = _record_or_404(subject, "infusion", infusion_pk)
+    version = history.record_version(infusion)
+    form = InfusionForm(
+        request.POST or None,
+        criteria=[],
+        placebo=infusion.is_placebo,
+        editing=True,
+        initial={**InfusionForm.initial_from(infusion), "version": version},
+    )
+    return _correct(
+        request,
+        access,
+        subject,
+        infusion,
+        form,
+        change=events.change_infusion,
+        kind="infusion",
+        title=f"Infusion {infusion.number}",
+        version=version,
+    )
+
+
+@login_required
+@require_GET
+def record_history(request, study_code, pk, kind, record_pk):
+    access = require_study_role(request, study_code, Capability.VIEW_SITE)
+    subject = subject_or_404(access, pk, Capability.VIEW_SITE)
+    record = _record_or_404(subject, kind, record_pk)
+    label = RECORDS[kind][0]
+    context = {
+        "access": access,
+        "subject": subject,
+        "heading": f"History of {label.lower()} {record.pk}: {record}",
+        "crumb": f"{label} history",
+        "changes": history.record_history(label, record),
+    }
+    return render(request, "ecrf/history.html", context)

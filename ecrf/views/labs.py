@@ -96,5 +96,11 @@ def lab_history(request, study_code, pk, visit_code):
 def visit_history(request, study_code, pk, visit_code):
     access = require_study_role(request, study_code, Capability.VIEW_SITE)
     subject, visit = visit_or_404(access, pk, visit_code, Capability.VIEW_SITE)
-    context = {"access": access, "subject": subject, "visit": visit, "changes": history.visit_history(visit)}
-    return render(request, "ecrf/visit_history.html", context)
+    context = {
+        "access": access,
+        "subject": subject,
+        "heading": f"History of {visit.definition.label}",
+        "crumb": f"{visit.definition.code} history",
+        "changes": history.visit_history(visit),
+    }
+    return render(request, "ecrf/history.html", context)

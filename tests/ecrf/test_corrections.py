@@ -1,0 +1,118 @@
+"""Correcting saved medication and infusions with a reason, and the history page of each record."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.urls import reverse
+
+from ecrf.models import ConcomitantMedication, InfusionEvent
+from ecrf.roles import Role
+from ecrf.services import events, signatures, visits
+from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def medication(allocated_subject, coordinator_a):
+    return events.record_medication(
+        subject=allocated_subject, by=coordinator_a, drug="Entecavir", dose="0.5 mg daily", start_date=date(2021, 1, 2)
+    )
+
+
+@pytest.fixture
+def infusion(allocated_subject, coordinator_a):
+    return events.record_infusion(
+        subject=allocated_subject,
+        visit=allocated_subject.visits.get(definition__code="W0"),
+        number=1,
+        started_at=datetime(2021, 1, 2, 9, 30, tzinfo=UTC),
+        body_weight_kg=60,
+        release={"viab": 91, "myco": True},
+        by=coordinator_a,
+        product_lot="UC-21-001",
+        passage=4,
+        total_cells=30_000_000,
+    )
+
+
+def url(name, record):
+    return reverse(f"ecrf:{name}", args=[record.subject.study.code, record.subject.pk, record.pk])
+
+
+def history_url(kind, record):
+    return reverse("ecrf:record_history", args=[record.subject.study.code, record.subject.pk, kind, record.pk])
+
+
+def form_data(client, edit_url, **changes):
+    """What the browser would send back: the form as shown, with ``changes`` typed over it."""
+    form = client.get(edit_url).context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    for name in ("started_at",):
+        if name in data:
+            data[name] = data[name].strftime("%Y-%m-%dT%H:%M")
+    return {**{k: ("on" if v is True else v) for k, v in data.items() if v is not False}, **changes}
+
+
+def test_a_medication_stop_date_is_recorded_with_a_reason(coordinator, medication):
+    edit_url = url("medication_edit", medication)
+    page = coordinator.post(edit_url, form_data(coordinator, edit_url, stop_date="2021-03-01")).content.decode()
+    assert "Give a reason for this change" in page
+    assert ConcomitantMedication.objects.get().stop_date is None
+    response = coordinator.post(
+        edit_url, form_data(coordinator, edit_url, stop_date="2021-03-01", reason="Stopped at W8 visit")
+    )
+    assert response.status_code == 302
+    assert ConcomitantMedication.objects.get().stop_date == date(2021, 3, 1)
+    assert ConcomitantMedication.objects.count() == 1
+
+
+def test_a_stale_medication_form_is_refused(coordinator, medication):
+    edit_url = url("medication_edit", medication)
+    stale = form_data(coordinator, edit_url, dose="1 mg daily", reason="Dose doubled")
+    coordinator.post(edit_url, form_data(coordinator, edit_url, indication="HBV", reason="Indication added"))
+    response = coordinator.post(edit_url, stale)
+    assert response.status_code == 409
+    assert "Someone saved this medication after you opened it" in response.content.decode()
+    assert ConcomitantMedication.objects.get().dose == "0.5 mg daily"
+
+
+def test_an_infusion_correction_recomputes_the_dose_and_keeps_the_release_results(coordinator, infusion):
+    edit_url = url("infusion_edit", infusion)
+    response = coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))
+    assert response.status_code == 302
+    corrected = InfusionEvent.objects.get()
+    assert (corrected.body_weight_kg, corrected.cells_per_kg) == (75, 400_000)
+    assert corrected.release_results.count() == 2
+
+
+def test_an_infusion_at_a_signed_visit_cannot_be_corrected(coordinator, infusion, investigator_a, allocated_subject):
+    MembershipFactory(
+        user=investigator_a, study=allocated_subject.study, role=Role.INVESTIGATOR, site=infusion.subject.site
+    )
+    visits.record_visit(infusion.visit, actual_date=date(2021, 1, 2), by=investigator_a)
+    signatures.sign_visit(infusion.visit, by=investigator_a, password=TEST_PASSWORD, meaning="I approve")
+    edit_url = url("infusion_edit", infusion)
+    page = coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))
+    assert "forms are read-only until a data manager unlocks them" in page.content.decode()
+    assert InfusionEvent.objects.get().body_weight_kg == 60
+
+
+def test_the_history_page_shows_each_change_with_who_and_why(coordinator, medication):
+    edit_url = url("medication_edit", medication)
+    coordinator.post(edit_url, form_data(coordinator, edit_url, dose="1 mg daily", reason="Dose doubled by hepatology"))
+    page = coordinator.get(history_url("medication", medication)).content.decode()
+    assert "0.5 mg daily" in page
+    assert "1 mg daily" in page
+    assert "Dose doubled by hepatology" in page
+    assert "coord_a" in page
+
+
+def test_records_of_another_site_are_not_found(client, medication, allocated_subject, site_b):
+    stranger = UserFactory(username="coord_b2")
+    MembershipFactory(user=stranger, study=allocated_subject.study, role=Role.COORDINATOR, site=site_b)
+    client.force_login(stranger)
+    assert client.get(url("medication_edit", medication)).status_code == 404
+    assert client.get(history_url("medication", medication)).status_code == 404
+
+
+def test_an_unknown_kind_of_record_is_not_found(coordinator, medication):
+    assert coordinator.get(history_url("signature", medication)).status_code == 404
