@@ -38,7 +38,7 @@ FILTERS = {
     "": "All subjects",
     "overdue": "Overdue visits",
     "due_week": "Due this week",
-    "open_issues": "Open issues (forms missing or partial, SAEs open)",
+    "open_issues": "Open issues",
     "active": "In the study",
 }
 

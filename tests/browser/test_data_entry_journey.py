@@ -156,3 +156,11 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Labs").click()
     expect(page.get_by_test_id("signed-banner")).to_be_visible()
     expect(page.get_by_role("button", name="Save results")).to_have_count(0)
+
+    # What is still owed on the subject shows on the site worklist's "open issues" filter.
+    page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")
+    page.get_by_label("Show", exact=True).select_option("open_issues")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_test_id("issues-DLC-BJ-777")).to_be_visible()
+    page.get_by_test_id("issues-DLC-BJ-777").locator("summary").click()
+    page.screenshot(path=SCREENSHOTS / "worklist-open-issues.png", full_page=True)
