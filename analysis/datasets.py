@@ -1,0 +1,299 @@
+"""The one bridge from the database to pandas: tidy DataFrames of a study, read in a fixed number of queries.
+
+Every query is a ``.values()`` over a whole study (never one per subject), voided records left out. The frames:
+
+- ``subjects``: one row per screened subject; arm, site, status, the protocol's time origin, the dates that
+  end follow-up, and the baseline covariates of Table 1 (``baseline_<ANALYTE>``, ``baseline_meld``,
+  ``meld_above_15``, ``child_pugh_grade``, ``ascites``).
+- ``labs``: one row per lab value (subject, visit, study day from the time origin, analyte, value).
+- ``scores``: one row per lab draw with MELD, MELD-Na, MELD 3.0 and Child-Pugh (analysis/scores.py), using the
+  clinical status assessed nearest the draw (within 7 days).
+- ``time_to_event``: allocated subjects with overall survival and HCC (analysis/endpoints.py).
+- ``adverse_events``: one row per adverse event with the hours since the latest infusion before its onset.
+"""
+
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from analysis import endpoints
+from analysis.scores import child_pugh, encephalopathy_category, meld, meld_3, meld_na
+from ecrf.models import (
+    AdverseEvent,
+    ClinicalStatus,
+    EndpointEvent,
+    InfusionEvent,
+    LabValue,
+    Subject,
+    Visit,
+    VisitDefinition,
+)
+
+SUBJECT_FIELDS = {
+    "pk": "pk",
+    "subject_code": "subject_id",
+    "site__code": "site",
+    "status": "status",
+    "screen_failure_reason": "screen_failure_reason",
+    "sex": "sex",
+    "age_years": "age_years",
+    "screening_date": "screening_date",
+    "consent_date": "consent_date",
+    "withdrawal_date": "withdrawal_date",
+    "last_contact_date": "last_contact_date",
+    "death_date": "death_date",
+    "completion_date": "completion_date",
+    "protocol__time_origin": "time_origin",
+    "protocol__follow_up_days": "follow_up_days",
+    "allocation__is_voided": "allocation_voided",
+    "allocation__arm__code": "arm",
+    "allocation__arm__label": "arm_label",
+    "allocation__arm__is_control": "is_control",
+    "allocation__allocation_date": "allocation_date",
+    "allocation__stratum": "stratum",
+}
+DATES = ("screening_date", "consent_date", "withdrawal_date", "last_contact_date", "death_date", "completion_date")
+LEFT = ("withdrawn", "lost_to_follow_up")
+NEAREST_STATUS = pd.Timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class StudyData:
+    subjects: pd.DataFrame
+    labs: pd.DataFrame
+    scores: pd.DataFrame
+    time_to_event: pd.DataFrame
+    adverse_events: pd.DataFrame
+
+
+def study_data(study) -> StudyData:
+    """All frames of ``study`` (an ecrf Study), built together so the reads are shared."""
+    subjects = _subjects(study)
+    labs = _labs(study, subjects)
+    scores = _scores(study, labs, subjects)
+    subjects = _with_baseline(subjects, labs, scores, _baseline_visits(study))
+    return StudyData(
+        subjects=subjects.drop(columns=["pk"]),
+        labs=labs.drop(columns=["pk"]),
+        scores=scores.drop(columns=["pk"]),
+        time_to_event=endpoints.time_to_event(subjects).drop(columns=["pk"]),
+        adverse_events=_adverse_events(study, subjects),
+    )
+
+
+def _frame(rows, columns) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=list(columns))
+
+
+def _subjects(study) -> pd.DataFrame:
+    rows = Subject.objects.active().filter(study=study).order_by("subject_code").values_list(*SUBJECT_FIELDS)
+    frame = _frame(rows, SUBJECT_FIELDS.values())
+    voided = frame["allocation_voided"].eq(True)
+    for column in ("arm", "arm_label", "is_control", "allocation_date", "stratum"):
+        frame[column] = frame[column].astype(object).where(~voided, None)
+    frame = frame.drop(columns=["allocation_voided"])
+    for column in (*DATES, "allocation_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["allocated"] = frame["arm"].notna()
+    frame["analysed"] = frame["allocated"] & ~frame["status"].isin(LEFT)
+    in_study = Subject.objects.active().filter(study=study)
+    first_infusion = _by_subject(
+        InfusionEvent.objects.active().filter(subject__in=in_study).values("subject_id").annotate(at=Min("started_at"))
+    )
+    last_visit = _by_subject(
+        Visit.objects.active()
+        .filter(subject__in=in_study, actual_date__isnull=False)
+        .values("subject_id")
+        .annotate(at=Max("actual_date"))
+    )
+    hcc = _by_subject(
+        EndpointEvent.objects.active()
+        .filter(subject__in=in_study, kind="hcc")
+        .values("subject_id")
+        .annotate(at=Min("event_date"))
+    )
+    frame["first_infusion_date"] = _local_day(frame["pk"].map(first_infusion))
+    frame["last_visit_date"] = pd.to_datetime(frame["pk"].map(last_visit))
+    frame["hcc_date"] = pd.to_datetime(frame["pk"].map(hcc))
+    frame["origin"] = _origin(frame)
+    return frame
+
+
+def _by_subject(rows) -> dict:
+    return {row["subject_id"]: row["at"] for row in rows}
+
+
+def _local_day(moments: pd.Series) -> pd.Series:
+    """Aware datetimes as the calendar day where the trial is run (settings.TIME_ZONE)."""
+    stamps = pd.to_datetime(moments, utc=True)
+    return stamps.dt.tz_convert(timezone.get_current_timezone_name()).dt.tz_localize(None).dt.normalize()
+
+
+def _origin(frame: pd.DataFrame) -> pd.Series:
+    """Time zero per the subject's protocol; only allocated subjects have one. Controls without infusions start
+    at allocation when the origin is the first infusion.
+    """
+    origin = frame["allocation_date"].copy()
+    origin = origin.mask(frame["time_origin"].eq("consent"), frame["consent_date"])
+    by_infusion = frame["first_infusion_date"].fillna(frame["allocation_date"])
+    origin = origin.mask(frame["time_origin"].eq("first_infusion"), by_infusion)
+    return origin.where(frame["allocated"])
+
+
+def _labs(study, subjects: pd.DataFrame) -> pd.DataFrame:
+    fields = {
+        "draw_id": "draw_id",
+        "draw__visit__subject_id": "pk",
+        "draw__visit__definition__code": "visit_code",
+        "draw__visit__definition__order": "visit_order",
+        "draw__drawn_at": "drawn_at",
+        "analyte__code": "analyte",
+        "analyte__unit": "unit",
+        "value": "value",
+    }
+    rows = (
+        LabValue.objects.active()
+        .filter(
+            draw__is_voided=False,
+            draw__visit__is_voided=False,
+            draw__visit__subject__is_voided=False,
+            draw__visit__subject__study=study,
+            value__isnull=False,
+        )
+        .order_by("draw__visit__subject_id", "draw__visit__definition__order", "analyte__order")
+        .values_list(*fields)
+    )
+    labs = _frame(rows, fields.values())
+    labs["value"] = labs["value"].astype(float)
+    labs["drawn_on"] = _local_day(labs["drawn_at"])
+    labs = labs.merge(subjects[["pk", "subject_id", "arm", "arm_label", "origin"]], on="pk", how="left")
+    labs["study_day"] = (labs["drawn_on"] - labs["origin"]).dt.days
+    return labs.drop(columns=["origin"])
+
+
+def _scores(study, labs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    keys = ["draw_id", "pk", "subject_id", "arm", "arm_label", "visit_code", "visit_order", "drawn_on", "study_day"]
+    status_columns = ["ascites", "encephalopathy_grade", "dialysis"]
+    values = labs.pivot_table(index="draw_id", columns="analyte", values="value", aggfunc="first")
+    draws = labs.drop_duplicates("draw_id")[keys].set_index("draw_id")
+    wide = draws.join(values).reset_index().sort_values("drawn_on")
+    statuses = _frame(
+        ClinicalStatus.objects.active()
+        .filter(visit__is_voided=False, visit__subject__study=study)
+        .values_list("visit__subject_id", "assessed_on", "ascites", "encephalopathy_grade", "dialysis_past_week"),
+        ["pk", "assessed_on", "ascites", "encephalopathy_grade", "dialysis"],
+    )
+    statuses["assessed_on"] = pd.to_datetime(statuses["assessed_on"])
+    statuses["pk"], wide["pk"] = statuses["pk"].astype("int64"), wide["pk"].astype("int64")  # typed when empty
+    wide = pd.merge_asof(
+        wide,
+        statuses.sort_values("assessed_on"),
+        left_on="drawn_on",
+        right_on="assessed_on",
+        by="pk",
+        direction="nearest",
+        tolerance=NEAREST_STATUS,
+    )
+    wide = wide.merge(subjects[["pk", "sex"]], on="pk", how="left")
+    scored = [_draw_scores(row) for row in wide.to_dict("records")]
+    scores = pd.DataFrame(scored, columns=["meld", "meld_na", "meld_3", "child_pugh_points", "child_pugh_grade"])
+    frame = pd.concat([wide[keys + status_columns].reset_index(drop=True), scores], axis=1)
+    return frame.sort_values(["subject_id", "visit_order"], ignore_index=True)
+
+
+def _value(row: dict, code: str):
+    value = row.get(code)
+    return None if value is None or pd.isna(value) else value
+
+
+def _draw_scores(row: dict) -> tuple:
+    """The MELD family and Child-Pugh of one draw; missing inputs give None (analysis/scores.py)."""
+    bili, creat, inr = _value(row, "TBIL"), _value(row, "CREA"), _value(row, "INR")
+    sodium, albumin = _value(row, "NA"), _value(row, "ALB")
+    dialysis = bool(_value(row, "dialysis") or False)
+    labs = {"bilirubin_umol_l": bili, "creatinine_umol_l": creat, "inr": inr, "dialysis": dialysis}
+    grade = _value(row, "encephalopathy_grade")
+    cp = child_pugh(
+        bilirubin_umol_l=bili,
+        albumin_g_l=albumin,
+        inr=inr,
+        ascites=_value(row, "ascites"),
+        encephalopathy=encephalopathy_category(None if grade is None else int(grade)),
+    )
+    return (
+        meld(**labs),
+        meld_na(**labs, sodium_mmol_l=sodium),
+        meld_3(**labs, sodium_mmol_l=sodium, albumin_g_l=albumin, female=row.get("sex") == "female"),
+        cp.points if cp else None,
+        cp.grade if cp else None,
+    )
+
+
+def _baseline_visits(study) -> list[str]:
+    """Visit codes in the order they serve as baseline: the baseline visit first (the first with labs at day 0 of
+    the treatment schedule, i.e. not consent-anchored), then the visits before it, nearest first, standing in for
+    a value it lacks. Taken from the study's latest protocol version.
+    """
+    definitions = list(
+        VisitDefinition.objects.filter(protocol__study=study, lab_panel__isnull=False)
+        .order_by("-protocol__effective_date", "order")
+        .values_list("protocol_id", "code", "anchor", "offset_days")
+    )
+    if not definitions:
+        return []
+    visits = [(code, anchor, offset) for protocol, code, anchor, offset in definitions if protocol == definitions[0][0]]
+    codes = [code for code, _, _ in visits]
+    base = next((code for code, anchor, offset in visits if anchor != "consent" and offset == 0), codes[0])
+    return [base, *reversed(codes[: codes.index(base)])]
+
+
+def _at_baseline(frame: pd.DataFrame, preference: list[str], by: list[str]) -> pd.DataFrame:
+    """Per ``by`` group, the row of the most preferred baseline visit."""
+    rank = frame["visit_code"].map({code: i for i, code in enumerate(preference)})
+    ranked = frame.assign(rank=rank).dropna(subset=["rank"]).sort_values([*by, "rank"])
+    return ranked.drop_duplicates(subset=by, keep="first")
+
+
+def _with_baseline(subjects, labs, scores, preference: list[str]) -> pd.DataFrame:
+    """The Table 1 covariates: each analyte's baseline value, baseline MELD, MELD > 15, Child-Pugh, ascites."""
+    values = _at_baseline(labs, preference, ["pk", "analyte"]).pivot(index="pk", columns="analyte", values="value")
+    values = values.add_prefix("baseline_").reset_index()
+    scored = _at_baseline(scores.dropna(subset=["meld"]), preference, ["pk"])
+    graded = _at_baseline(scores.dropna(subset=["child_pugh_grade"]), preference, ["pk"])
+    status = _at_baseline(scores.dropna(subset=["ascites"]), preference, ["pk"])
+    frame = subjects.merge(values, on="pk", how="left")
+    frame = frame.merge(scored[["pk", "meld"]].rename(columns={"meld": "baseline_meld"}), on="pk", how="left")
+    frame = frame.merge(graded[["pk", "child_pugh_grade"]], on="pk", how="left")
+    frame = frame.merge(status[["pk", "ascites"]].rename(columns={"ascites": "ascites_grade"}), on="pk", how="left")
+    frame["meld_above_15"] = (frame["baseline_meld"] > 15).where(frame["baseline_meld"].notna())
+    frame["ascites"] = frame["ascites_grade"].ne("none").where(frame["ascites_grade"].notna())
+    return frame
+
+
+def _adverse_events(study, subjects: pd.DataFrame) -> pd.DataFrame:
+    fields = ["subject_id", "term", "grade", "serious", "onset_at", "resolved_at", "relatedness", "outcome"]
+    events = _frame(
+        AdverseEvent.objects.active()
+        .filter(subject__study=study, subject__is_voided=False)
+        .order_by("onset_at")
+        .values_list(*fields),
+        ["pk", *fields[1:]],
+    )
+    infusions = _frame(
+        InfusionEvent.objects.active()
+        .filter(subject__study=study)
+        .order_by("started_at")
+        .values_list("subject_id", "started_at", "number"),
+        ["pk", "infusion_at", "infusion_number"],
+    )
+    for frame, column in ((events, "onset_at"), (events, "resolved_at"), (infusions, "infusion_at")):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    events["pk"], infusions["pk"] = events["pk"].astype("int64"), infusions["pk"].astype("int64")
+    events = pd.merge_asof(
+        events.sort_values("onset_at"), infusions, left_on="onset_at", right_on="infusion_at", by="pk"
+    )
+    events["hours_after_infusion"] = (events["onset_at"] - events["infusion_at"]).dt.total_seconds() / 3600
+    events = events.merge(subjects[["pk", "subject_id", "arm", "arm_label"]], on="pk", how="left")
+    return events.drop(columns=["pk"])
