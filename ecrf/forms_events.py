@@ -6,6 +6,7 @@ from django import forms
 
 from ecrf.forms import submit_helper
 from ecrf.models import AdverseEvent, ConcomitantMedication
+from ecrf.services.events import CORRECTABLE_INFUSION_FIELDS
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,18 +55,8 @@ class InfusionForm(forms.Form):
 
     @staticmethod
     def initial_from(infusion) -> dict:
-        """The saved infusion as the correction form's initial values."""
-        fields = (
-            "started_at",
-            "body_weight_kg",
-            "volume_ml",
-            "observation_hours",
-            "reaction",
-            "product_lot",
-            "passage",
-        )
-        initial = {name: getattr(infusion, name) for name in fields}
-        return {**initial, "total_cells": infusion.total_cells}
+        """The saved infusion's correctable fields as the correction form's initial values."""
+        return {name: getattr(infusion, name) for name in CORRECTABLE_INFUSION_FIELDS}
 
     def facts(self) -> dict:
         """What a correction saves: time and weight with the details."""

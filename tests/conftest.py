@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ecrf.roles import Role
+from ecrf.services import events, subjects
 from ecrf.services import labs as lab_services
-from ecrf.services import subjects
 from ecrf.services.protocols import load_protocol
 from tests.ecrf.protocol_fixture import PROTOCOL, RANDOMISED_PROTOCOL
 from tests.factories import MembershipFactory, SiteFactory, StudyFactory, StudySiteFactory, UserFactory
@@ -168,3 +168,19 @@ def ready_to_randomise(randomised_protocol, site_a, coordinator_a):
         return subject
 
     return register
+
+
+def give_first_infusion(subject, *, by, started_at=datetime(2021, 1, 2, 9, 30, tzinfo=UTC)):
+    """Infusion 1 of the test protocol at W0: 3e7 cells at 60 kg (500 000 cells/kg), product passing release."""
+    return events.record_infusion(
+        subject=subject,
+        visit=subject.visits.get(definition__code="W0"),
+        number=1,
+        started_at=started_at,
+        body_weight_kg=60,
+        release={"viab": 91, "myco": True},
+        by=by,
+        product_lot="UC-21-001",
+        passage=4,
+        total_cells=30_000_000,
+    )

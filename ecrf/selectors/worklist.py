@@ -3,19 +3,16 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 
 from ecrf.models import (
-    ClinicalStatus,
-    InfusionEvent,
-    LabDraw,
     Subject,
     SubjectStatus,
     Visit,
     VisitSignature,
     VisitStatus,
 )
-from ecrf.selectors.open_issues import open_issues
+from ecrf.selectors.open_issues import entered_records, open_issues, visit_form_state
 from ecrf.selectors.subjects import eligibility_of as subject_eligibility
 
 ENDED = {
@@ -145,23 +142,7 @@ TRACKED_FORMS = ("visit", "clinical_status", "labs", "infusion", "consent", "eli
 
 def _form_records(subject: Subject) -> dict:
     """What has been entered for the subject, read in a few queries whatever the number of visits."""
-    draws = (
-        LabDraw.objects.active()
-        .filter(visit__subject=subject)
-        .annotate(
-            entered=Count("values", filter=Q(values__is_voided=False), distinct=True),
-            expected=Count("panel__analytes", distinct=True),
-        )
-        .values_list("visit_id", "entered", "expected")
-    )
-    return {
-        "labs": {visit_id: (entered, expected) for visit_id, entered, expected in draws},
-        "clinical_status": set(
-            ClinicalStatus.objects.active().filter(visit__subject=subject).values_list("visit_id", flat=True)
-        ),
-        "infusion": set(InfusionEvent.objects.active().filter(subject=subject).values_list("visit_id", flat=True)),
-        "eligibility_met": subject_eligibility(subject).met,
-    }
+    return {**entered_records([subject.pk]), "eligibility_met": subject_eligibility(subject).met}
 
 
 def _form_states(visit: Visit, subject: Subject, records: dict) -> list[tuple[str, str]]:
@@ -184,7 +165,4 @@ def _form_state(form: str, visit: Visit, subject: Subject, records: dict) -> str
         return "complete" if subject.consent_date else "not_started"
     if form == "eligibility":
         return "complete" if records["eligibility_met"] else "not_started"
-    if form == "labs":
-        entered, expected = records["labs"].get(visit.pk, (0, 0))
-        return "not_started" if not entered else ("complete" if entered >= expected else "incomplete")
-    return "complete" if visit.pk in records[form] else "not_started"
+    return visit_form_state(form, visit, records)

@@ -11,7 +11,7 @@ from analysis.datasets import study_data
 from analysis.scores import meld
 from ecrf.services import events, randomisation, subjects
 from ecrf.services import labs as lab_services
-from tests.conftest import HIGH_MELD_LABS, LOW_MELD_LABS
+from tests.conftest import HIGH_MELD_LABS, LOW_MELD_LABS, give_first_infusion
 
 
 @pytest.fixture
@@ -72,18 +72,7 @@ def test_an_adverse_event_knows_the_hours_since_the_latest_infusion(allocated_su
     events.record_adverse_event(
         subject=allocated_subject, term="Nausea", onset_at=datetime(2021, 1, 2, 8, tzinfo=UTC), **facts
     )
-    events.record_infusion(
-        subject=allocated_subject,
-        visit=allocated_subject.visits.get(definition__code="W0"),
-        number=1,
-        started_at=datetime(2021, 1, 2, 9, 30, tzinfo=UTC),
-        body_weight_kg=60,
-        release={"viab": 91, "myco": True},
-        by=coordinator_a,
-        product_lot="L1",
-        passage=4,
-        total_cells=30_000_000,
-    )
+    give_first_infusion(allocated_subject, by=coordinator_a)
     events.record_adverse_event(
         subject=allocated_subject, term="Fever", onset_at=datetime(2021, 1, 2, 13, 30, tzinfo=UTC), **facts
     )

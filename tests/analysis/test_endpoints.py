@@ -7,9 +7,10 @@ No database: analysis/endpoints.py is a pure function of a frame.
 import pandas as pd
 import pytest
 
-from analysis.endpoints import DAYS_PER_MONTH, time_to_event
+from analysis.endpoints import DAYS_PER_MONTH, REQUIRED, time_to_event
 
 ORIGIN = pd.Timestamp("2021-01-01")
+DATE_COLUMNS = [column for column in REQUIRED if column.endswith("_date")]
 
 
 def subject(**dates):
@@ -18,17 +19,7 @@ def subject(**dates):
         "origin": ORIGIN,
         "follow_up_days": dates.pop("follow_up_days", 365),
         "status": status,
-        **{
-            column: pd.Timestamp(dates[column]) if column in dates else pd.NaT
-            for column in (
-                "death_date",
-                "withdrawal_date",
-                "last_contact_date",
-                "completion_date",
-                "last_visit_date",
-                "hcc_date",
-            )
-        },
+        **{column: pd.Timestamp(dates[column]) if column in dates else pd.NaT for column in DATE_COLUMNS},
     }
     return time_to_event(pd.DataFrame([row])).iloc[0]
 
@@ -85,9 +76,8 @@ def test_subjects_without_an_origin_are_left_out():
         [{"origin": pd.NaT, "follow_up_days": 365, "status": "screen_failed"}]
         + [{"origin": ORIGIN, "follow_up_days": 365, "status": "follow_up"}]
     )
-    for column in ("death_date", "withdrawal_date", "last_contact_date", "completion_date", "last_visit_date"):
+    for column in DATE_COLUMNS:
         frame[column] = pd.NaT
-    frame["hcc_date"] = pd.NaT
     assert len(time_to_event(frame)) == 1
 
 

@@ -1,6 +1,6 @@
 """Correcting saved medication and infusions with a reason, and the history page of each record."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -8,6 +8,7 @@ from django.urls import reverse
 from ecrf.models import ConcomitantMedication, InfusionEvent
 from ecrf.roles import Role
 from ecrf.services import events, signatures, visits
+from tests.conftest import give_first_infusion
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 
@@ -20,18 +21,7 @@ def medication(allocated_subject, coordinator_a):
 
 @pytest.fixture
 def infusion(allocated_subject, coordinator_a):
-    return events.record_infusion(
-        subject=allocated_subject,
-        visit=allocated_subject.visits.get(definition__code="W0"),
-        number=1,
-        started_at=datetime(2021, 1, 2, 9, 30, tzinfo=UTC),
-        body_weight_kg=60,
-        release={"viab": 91, "myco": True},
-        by=coordinator_a,
-        product_lot="UC-21-001",
-        passage=4,
-        total_cells=30_000_000,
-    )
+    return give_first_infusion(allocated_subject, by=coordinator_a)
 
 
 def url(name, record):
