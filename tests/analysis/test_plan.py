@@ -1,0 +1,49 @@
+"""Statistical analysis plans are data: each study's file validates, mistakes are named, a study without one gets
+the default plan, and the arms compared follow the plan.
+"""
+
+import pytest
+from pydantic import ValidationError
+
+from analysis.plan import PLANS, Plan, choose_arms, plan_for
+
+ARMS = [
+    {"code": "UCMSC", "label": "UC-MSC", "is_control": False},
+    {"code": "CONTROL", "label": "Control", "is_control": True},
+]
+
+
+@pytest.mark.parametrize("path", sorted(PLANS.glob("*.toml")), ids=lambda path: path.name)
+def test_every_plan_file_validates(path):
+    plan = plan_for(path.stem.upper())
+    assert plan.table_one, "a plan lists its Table 1 rows"
+
+
+def test_the_dlc_plan_follows_the_paper():
+    plan = plan_for("DLC")
+    assert (plan.survival_landmarks, plan.hcc_landmarks, plan.time_unit) == ([13], [8], "months")
+    assert plan.adjust_for == ["meld_above_15"]
+
+
+def test_a_study_without_a_plan_gets_the_default():
+    assert plan_for("NOPLAN") == Plan(study="NOPLAN")
+
+
+def test_an_unknown_setting_is_named():
+    with pytest.raises(ValidationError, match="landmark"):
+        Plan.model_validate({"study": "X", "landmark": [13]})
+
+
+def test_the_reference_arm_is_the_plans_and_the_other_arm_is_compared_to_it():
+    arms = choose_arms(ARMS, Plan(study="X", reference_arm="UCMSC"))
+    assert (arms.group, arms.reference) == ("Control", "UC-MSC")
+
+
+def test_without_a_reference_in_the_plan_the_control_is_compared_to_the_active_arm():
+    arms = choose_arms(ARMS, Plan(study="X"))
+    assert (arms.group, arms.reference) == ("Control", "UC-MSC")
+
+
+def test_a_reference_arm_not_in_the_protocol_is_refused():
+    with pytest.raises(ValueError, match="PLACEBO is not an arm"):
+        choose_arms(ARMS, Plan(study="X", reference_arm="PLACEBO"))
