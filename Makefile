@@ -15,11 +15,12 @@ KEY_FILE := var/secret_key
 # The local demo: plain http on loopback, demo accounts allowed, a secret key that never leaves var/.
 DEMO_ENV := SECRET_KEY_FILE=$(KEY_FILE) DEMO_MODE=true ALLOWED_HOSTS=127.0.0.1,localhost SECURE_COOKIES=false
 
-.PHONY: help run test lint system-deps clean
+.PHONY: help run test report lint system-deps clean
 
 help:
 	@echo "make run    create .venv, migrate, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test   lint, checks, and the test suite on SQLite and on a throwaway PostgreSQL"
+	@echo "make report STUDY=DLC   a study's analysis from the local database (after make run)"
 
 $(RUNTIME_STAMP): requirements.txt
 	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
@@ -42,6 +43,11 @@ run: $(RUNTIME_STAMP) $(KEY_FILE)
 	$(DEMO_ENV) $(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:8000 (demo logins in README.md); Ctrl-C stops."
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000
+
+STUDY ?= DLC
+report: $(RUNTIME_STAMP) $(KEY_FILE)
+	@SECRET_KEY_FILE=$(KEY_FILE) $(MANAGE) migrate --noinput --verbosity 0
+	@SECRET_KEY_FILE=$(KEY_FILE) $(MANAGE) analysis_report --study $(STUDY)
 
 system-deps:
 	@scripts/system-deps.sh

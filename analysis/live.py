@@ -1,0 +1,32 @@
+"""The report of a study as stored now: the database read once (analysis/datasets.py), then analysed purely."""
+
+from django.utils import timezone
+
+from analysis.datasets import study_data
+from analysis.plan import choose_arms, plan_for
+from analysis.report import build_report
+from ecrf.selectors.protocols import latest_protocol
+
+
+class NoAnalysis(Exception):
+    """The study cannot be analysed yet (no protocol loaded, or not two arms); the message says why."""
+
+
+def study_report(study) -> dict:
+    """``study`` (an ecrf Study) analysed by its plan, comparing the two arms of its latest protocol."""
+    protocol = latest_protocol(study)
+    if protocol is None:
+        raise NoAnalysis(f"{study.code} has no protocol loaded")
+    plan = plan_for(study.code)
+    try:
+        arms = choose_arms(list(protocol.arms.order_by("order").values("code", "label", "is_control")), plan)
+    except ValueError as error:
+        raise NoAnalysis(str(error)) from error
+    endpoints = set(protocol.endpoint_collections.values_list("code", flat=True))
+    about = {
+        "code": study.code,
+        "title": study.title,
+        "protocol_version": protocol.version,
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+    }
+    return build_report(study_data(study), plan, arms, study=about, endpoints=endpoints)
