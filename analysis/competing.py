@@ -24,7 +24,9 @@ def aalen_johansen(durations, events, *, cause: int = 1) -> pd.DataFrame:
     ``events`` holds 0 for censored and a cause code otherwise.
     """
     durations = np.asarray(durations, dtype=float)
-    events = np.asarray(events)
+    events = np.asarray(events, dtype=float)
+    known = ~(np.isnan(durations) | np.isnan(events))  # a subject without time or outcome cannot be placed
+    durations, events = durations[known], events[known]
     times = np.unique(durations[events != 0])
     at_risk = np.array([(durations >= t).sum() for t in times])
     any_cause = np.array([((durations == t) & (events != 0)).sum() for t in times])
@@ -53,7 +55,7 @@ def cumulative_incidence(
     """Per group: n, events of ``cause``, competing events, incidence at ``at_times`` and the curve."""
     result = []
     for group in groups:
-        part = frame[frame[group_col] == group]
+        part = frame[frame[group_col] == group].dropna(subset=[duration, event])
         curve = aalen_johansen(part[duration], part[event], cause=cause)
         result.append(
             {
@@ -62,7 +64,7 @@ def cumulative_incidence(
                 "events": int((part[event] == cause).sum()),
                 "competing": int(((part[event] != 0) & (part[event] != cause)).sum()),
                 "at_times": [{"time": t, "incidence": number(incidence_at(curve, t))} for t in at_times],
-                "curve": {"time": curve["time"].tolist(), "incidence": curve["incidence"].tolist()},
+                "curve": {"time": curve["time"].tolist(), "incidence": [number(v) for v in curve["incidence"]]},
             }
         )
     return result

@@ -13,37 +13,44 @@ import pandas as pd
 SCREEN_FAILED = "screen_failed"
 NO_REASON = "No reason recorded"
 STILL_FOLLOWED = ("allocated", "on_treatment", "follow_up")
+LEFT_BEFORE_ALLOCATION = {
+    "withdrawn": "Withdrew before allocation",
+    "lost_to_follow_up": "Lost before allocation",
+    "died": "Died before allocation",
+}
 
 
-def consort(subjects: pd.DataFrame, *, group_col: str, groups: Sequence[str]) -> dict:
+def consort(subjects: pd.DataFrame, *, group_col: str, groups: Sequence[str], population: str = "analysed") -> dict:
     """The CONSORT flow counts of ``subjects``, with one entry per arm in ``groups`` order.
 
-    Not randomised are the screen failures, grouped by ``screen_failure_reason``; awaiting allocation are the
-    subjects neither allocated nor screen-failed. Arms count only allocated subjects whose ``group_col`` is the
-    arm; the analysed are the ``analysed`` column (allocated, neither withdrawn nor lost to follow-up).
+    Not randomised are the unallocated who left screening: screen failures by ``screen_failure_reason``, and those
+    who withdrew, were lost or died before allocation; awaiting allocation are the other unallocated. Arms
+    count only allocated subjects whose ``group_col`` is the arm; the analysed are the plan's ``population``
+    column ("analysed": allocated, neither withdrawn nor lost; "allocated": every allocated subject).
     """
     allocated = subjects["allocated"].eq(True)
-    screen_failed = subjects["status"].eq(SCREEN_FAILED)
+    left = subjects["status"].isin([SCREEN_FAILED, *LEFT_BEFORE_ALLOCATION])
+    not_randomised = subjects[~allocated & left]
     return {
         "screened": len(subjects),
-        "not_randomised": {
-            "n": int(screen_failed.sum()),
-            "reasons": _screen_failure_reasons(subjects[screen_failed]),
-        },
-        "awaiting_allocation": int((~allocated & ~screen_failed).sum()),
-        "arms": [_arm_flow(subjects[allocated & subjects[group_col].eq(group)], group) for group in groups],
+        "not_randomised": {"n": len(not_randomised), "reasons": _reasons(not_randomised)},
+        "awaiting_allocation": int((~allocated & ~left).sum()),
+        "arms": [_arm_flow(subjects[allocated & subjects[group_col].eq(group)], group, population) for group in groups],
     }
 
 
-def _screen_failure_reasons(screen_failures: pd.DataFrame) -> list[dict]:
+def _reasons(not_randomised: pd.DataFrame) -> list[dict]:
     """Reasons with their counts, most frequent first, ties by reason; a blank reason gets a label of its own."""
-    reasons = screen_failures["screen_failure_reason"].fillna("").astype(str).str.strip().replace("", NO_REASON)
-    counts = reasons.value_counts()
+    reasons = not_randomised["screen_failure_reason"].fillna("").astype(str).str.strip().replace("", NO_REASON)
+    reasons = reasons.where(
+        not_randomised["status"].eq(SCREEN_FAILED), not_randomised["status"].map(LEFT_BEFORE_ALLOCATION)
+    )
+    counts = reasons.fillna(NO_REASON).value_counts()
     rows = [{"reason": str(reason), "n": int(n)} for reason, n in counts.items()]
     return sorted(rows, key=lambda row: (-row["n"], row["reason"]))
 
 
-def _arm_flow(arm: pd.DataFrame, group: str) -> dict:
+def _arm_flow(arm: pd.DataFrame, group: str, population: str) -> dict:
     """Counts of one arm's allocated subjects by where they are in follow-up."""
     status = arm["status"]
     return {
@@ -54,5 +61,5 @@ def _arm_flow(arm: pd.DataFrame, group: str) -> dict:
         "died": int(status.eq("died").sum()),
         "completed": int(status.eq("completed").sum()),
         "in_follow_up": int(status.isin(STILL_FOLLOWED).sum()),
-        "analysed": int(arm["analysed"].eq(True).sum()),
+        "analysed": int(arm[population].eq(True).sum()),
     }

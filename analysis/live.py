@@ -5,7 +5,7 @@ from django.utils import timezone
 from analysis.datasets import study_data
 from analysis.plan import choose_arms, plan_for
 from analysis.report import build_report
-from ecrf.selectors.protocols import latest_protocol
+from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
 
 
 class NoAnalysis(Exception):
@@ -18,11 +18,11 @@ def study_report(study) -> dict:
     if protocol is None:
         raise NoAnalysis(f"{study.code} has no protocol loaded")
     plan = plan_for(study.code)
+    arm_rows, endpoints = arms_and_endpoints(protocol)
     try:
-        arms = choose_arms(list(protocol.arms.order_by("order").values("code", "label", "is_control")), plan)
+        arms = choose_arms(arm_rows, plan)
     except ValueError as error:
         raise NoAnalysis(str(error)) from error
-    endpoints = set(protocol.endpoint_collections.values_list("code", flat=True))
     about = {
         "code": study.code,
         "title": study.title,

@@ -21,8 +21,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis import plain
+from analysis.describe import TWO_SAMPLE_TESTS, describe, two_sample_p
 
-BETWEEN_TESTS = {"t": "t-test", "welch": "Welch t-test", "mann_whitney": "Mann-Whitney U"}
+BETWEEN_TESTS = TWO_SAMPLE_TESTS
 WITHIN_TESTS = {"paired_t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank"}
 
 
@@ -97,24 +98,11 @@ def _arm(rows: pd.DataFrame, group: str, baseline: pd.Series, is_baseline: bool,
 
 
 def _summary(values: np.ndarray) -> dict:
-    """n, median, quartiles (linear interpolation), mean and SD (ddof=1; None below two values)."""
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return {"n": 0, "median": None, "q1": None, "q3": None, "mean": None, "sd": None}
-    q1, median, q3 = np.percentile(values, [25, 50, 75])
-    sd = np.std(values, ddof=1) if len(values) > 1 else None
-    summary = {"n": len(values), "median": median, "q1": q1, "q3": q3, "mean": np.mean(values), "sd": sd}
-    return {key: plain.number(number) for key, number in summary.items()}
+    return describe(values[~np.isnan(values)])
 
 
 def _between(name: str, first: np.ndarray, second: np.ndarray) -> dict:
-    def run():
-        if name == "mann_whitney":
-            return stats.mannwhitneyu(first, second, alternative="two-sided").pvalue
-        return stats.ttest_ind(first, second, equal_var=name == "t").pvalue
-
-    too_few = len(first) < 2 or len(second) < 2
-    return {"test": name, "label": BETWEEN_TESTS[name], "p_value": None if too_few else plain.p_value(run)}
+    return {"test": name, "label": BETWEEN_TESTS[name], "p_value": two_sample_p(name, first, second)}
 
 
 def _within(name: str, at_visit: np.ndarray, at_baseline: np.ndarray) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
 
 PLANS = Path(__file__).resolve().parent / "plans"
 
@@ -30,11 +30,11 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     study: str
     time_unit: Literal["days", "weeks", "months"] = "months"
-    reference_arm: str | None = None  # arm code; None: the arm that is not the control
+    reference_arm: str | None = None  # arm code; None: the control arm (hazard ratios of treatment over control)
     population: Literal["allocated", "analysed"] = "allocated"
     adjust_for: list[str] = []
-    survival_landmarks: list[float] = []
-    hcc_landmarks: list[float] = []
+    survival_landmarks: list[PositiveFloat] = []
+    hcc_landmarks: list[PositiveFloat] = []
     report_times: list[float] = []
     continuous_summary: Literal["mean_sd", "median_range", "median_iqr"] = "mean_sd"
     between_arms: list[Literal["t", "welch", "mann_whitney"]] = ["t"]
@@ -42,6 +42,13 @@ class Plan(BaseModel):
     longitudinal: list[str] = ["MELD"]
     baseline_visit: str = "W0"
     table_one: list[Row] = []
+
+    @field_validator("survival_landmarks", "hcc_landmarks")
+    @classmethod
+    def _increasing(cls, landmarks: list[float]) -> list[float]:
+        if any(later <= earlier for earlier, later in zip(landmarks, landmarks[1:], strict=False)):
+            raise ValueError("landmarks must increase: each window ends where the next begins")
+        return landmarks
 
 
 def plan_for(study_code: str) -> Plan:
@@ -64,7 +71,7 @@ class Arms:
 
 
 def choose_arms(arms: list[dict], plan: Plan) -> Arms:
-    """``arms`` as [{code, label, is_control}]; the plan's reference arm, else the arm that is not the control."""
+    """``arms`` as [{code, label, is_control}]; the plan's reference arm, else the control arm."""
     if len(arms) != 2:
         raise ValueError(f"the report compares two arms; this protocol has {len(arms)}")
     if plan.reference_arm is not None:
@@ -72,6 +79,6 @@ def choose_arms(arms: list[dict], plan: Plan) -> Arms:
         if reference is None:
             raise ValueError(f"the plan's reference arm {plan.reference_arm} is not an arm of the protocol")
     else:
-        reference = next((arm for arm in arms if not arm["is_control"]), arms[1])
+        reference = next((arm for arm in arms if arm["is_control"]), arms[1])
     group = next(arm for arm in arms if arm is not reference)
     return Arms(group=group["label"], reference=reference["label"])

@@ -39,7 +39,7 @@ def build_report(data, plan: Plan, arms: Arms, *, study: dict, endpoints=()) -> 
             "reference": arms.reference,
             "hazard_ratio": f"{arms.group} over {arms.reference} (reference)",
         },
-        "flow": consort(data.subjects, group_col=GROUP, groups=groups),
+        "flow": consort(data.subjects, group_col=GROUP, groups=groups, population=plan.population),
         "table_one": table_one(population, group_col=GROUP, groups=groups, variables=_variables(plan)),
         "overall_survival": _overall_survival(times, plan, arms),
         "longitudinal": _longitudinal(data, population, plan, groups),

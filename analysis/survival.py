@@ -56,15 +56,20 @@ class ArmComparison:
         return {**asdict(self), "window": list(self.window), "estimable": self.estimable}
 
 
+def known_times(frame: pd.DataFrame, *, duration: str, event: str) -> pd.DataFrame:
+    """The rows whose time and event are recorded: a subject without them cannot be placed on the time axis."""
+    return frame.dropna(subset=[duration, event])
+
+
 def window_frame(frame: pd.DataFrame, *, duration: str, event: str, window=(0, None)) -> pd.DataFrame:
     """The subjects still at risk at ``start``, time measured from ``start``, censored at ``end``.
 
     At start 0 everyone is at risk; a later start keeps those whose time is beyond it. The event column becomes
-    0/1: an event after ``end``, and any competing event, is censored.
+    0/1: an event after ``end``, and any competing event, is censored; an event exactly at ``end`` counts.
     """
     start, end = window
-    data = frame[frame[duration] > start] if start > 0 else frame
-    data = data.copy()
+    data = known_times(frame, duration=duration, event=event)
+    data = (data[data[duration] > start] if start > 0 else data).copy()
     observed = data[event] == 1
     if end is not None:
         beyond = data[duration] > end
@@ -224,6 +229,7 @@ def _ph_test(fitted: CoxPHFitter, design: pd.DataFrame) -> float | None:
 
 def logrank(frame: pd.DataFrame, *, duration: str, event: str, group_col: str, groups: Sequence[str]) -> dict:
     """Two-group log-rank test (Mantel-Cox); p None when there is no event or an empty group."""
+    frame = known_times(frame, duration=duration, event=event)
     first, second = (frame[frame[group_col] == group] for group in groups)
     observed = [(part[event] == 1).astype(int) for part in (first, second)]
     result = {"test": "log-rank", "statistic": None, "p_value": None}
@@ -238,6 +244,7 @@ def kaplan_meier(
 ) -> list[dict]:
     """Per group: n, events, median survival (or "not reached") with its 95% CI, survival and the number at
     risk at ``at_times``, and the step curve with its 95% band for plotting."""
+    frame = known_times(frame, duration=duration, event=event)
     return [_km_group(frame[frame[group_col] == group], duration, event, group, at_times) for group in groups]
 
 

@@ -24,8 +24,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis import plain
+from analysis.describe import TWO_SAMPLE_TESTS, describe, two_sample_p
 
-CONTINUOUS_TESTS = {"t": "t-test", "welch": "Welch t-test", "mann_whitney": "Mann-Whitney U"}
+CONTINUOUS_TESTS = TWO_SAMPLE_TESTS
 KINDS = ("continuous", "binary", "categorical")
 SUMMARIES = ("mean_sd", "median_range", "median_iqr")
 DASH = "–"
@@ -68,7 +69,8 @@ def table_one(
     frames = [subjects[subjects[group_col] == group] for group in groups]
     rows = []
     for variable in variables:
-        columns = [frame[variable.column] for frame in frames]
+        # A column the data does not have yet (no value of that analyte recorded) is all missing, not an error.
+        columns = [frame.get(variable.column, pd.Series(None, index=frame.index, dtype=object)) for frame in frames]
         if variable.kind == "continuous":
             rows.append(_continuous_row(variable, columns, continuous_test))
         elif variable.kind == "binary":
@@ -92,22 +94,14 @@ def _continuous_row(variable: Variable, columns: list[pd.Series], continuous_tes
         "kind": "continuous",
         "summary": variable.summary,
         "cells": [_continuous_cell(variable, column, group) for column, group in zip(columns, values, strict=True)],
-        "p_value": _continuous_p(values[0], values[1], test_key) if two_groups else None,
+        "p_value": two_sample_p(test_key, values[0], values[1]) if two_groups else None,
         "test": CONTINUOUS_TESTS[test_key] if two_groups else None,
     }
 
 
 def _continuous_cell(variable: Variable, column: pd.Series, values: np.ndarray) -> dict:
-    cell = {"text": DASH, "n": len(values), "missing": len(column) - len(values)}
-    keys = ("mean", "sd", "median", "q1", "q3", "min", "max")
-    if not len(values):
-        return cell | dict.fromkeys(keys)
-    q1, median, q3 = np.percentile(values, [25, 50, 75])
-    sd = np.std(values, ddof=1) if len(values) > 1 else None
-    numbers = (values.mean(), sd, median, q1, q3, values.min(), values.max())
-    cell |= {key: plain.number(number) for key, number in zip(keys, numbers, strict=True)}
-    cell["text"] = _continuous_text(variable, cell)
-    return cell
+    cell = {"missing": len(column) - len(values), **describe(values)}
+    return {"text": _continuous_text(variable, cell) if len(values) else DASH, **cell}
 
 
 def _continuous_text(variable: Variable, cell: dict) -> str:
@@ -120,19 +114,6 @@ def _continuous_text(variable: Variable, cell: dict) -> str:
     return f"{shown(cell['median'])} ({shown(cell[low])}–{shown(cell[high])})"
 
 
-def _continuous_p(first: np.ndarray, second: np.ndarray, test_key: str) -> float | None:
-    smallest_group = 1 if test_key == "mann_whitney" else 2
-    if min(len(first), len(second)) < smallest_group:
-        return None
-    if test_key == "mann_whitney":
-        if np.ptp(np.concatenate([first, second])) == 0:  # all values identical: nothing to rank
-            return None
-        return plain.p_value(lambda: stats.mannwhitneyu(first, second, alternative="two-sided", method="auto").pvalue)
-    if np.ptp(first) == 0 and np.ptp(second) == 0:  # no spread within either arm: t is undefined or infinite
-        return None
-    return plain.p_value(lambda: stats.ttest_ind(first, second, equal_var=test_key == "t").pvalue)
-
-
 # Binary and categorical
 
 
@@ -141,7 +122,7 @@ def _binary_row(variable: Variable, columns: list[pd.Series]) -> dict:
     for column in columns:
         present = column.dropna()
         if variable.level is None:
-            count = int(sum(bool(value) for value in present))
+            count = int(sum(_is_yes(variable, value) for value in present))
         else:
             count = int((present.astype(str) == str(variable.level)).sum())
         cells.append(_count_cell(count, len(present)) | {"missing": len(column) - len(present)})
@@ -155,6 +136,13 @@ def _binary_row(variable: Variable, columns: list[pd.Series]) -> dict:
         "p_value": p_value,
         "test": test,
     }
+
+
+def _is_yes(variable: Variable, value) -> bool:
+    """A yes/no value without a ``level``: True/False or 1/0; text would count "no" as present, so it needs one."""
+    if isinstance(value, str):
+        raise ValueError(f"Table 1 row {variable.label!r}: text values need a level to count ({value!r} found)")
+    return bool(value)
 
 
 def _categorical_row(variable: Variable, columns: list[pd.Series]) -> dict:

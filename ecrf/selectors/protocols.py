@@ -18,6 +18,12 @@ def latest_protocol(study: Study) -> ProtocolVersion | None:
     return ProtocolVersion.objects.filter(study=study).order_by("-effective_date", "-loaded_at").first()
 
 
+def arms_and_endpoints(protocol: ProtocolVersion) -> tuple[list[dict], set[str]]:
+    """The arms (code, label, is_control; in the file's order) and endpoint codes a protocol version defines."""
+    arms = list(protocol.arms.order_by("order").values("code", "label", "is_control"))
+    return arms, set(protocol.endpoint_collections.values_list("code", flat=True))
+
+
 def protocol_overview(study: Study) -> dict | None:
     """The current protocol with its arms, schedule and endpoints, and every version loaded, for display."""
     versions = list(ProtocolVersion.objects.filter(study=study).order_by("-effective_date", "-loaded_at"))

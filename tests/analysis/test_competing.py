@@ -76,3 +76,11 @@ def test_per_arm_summary_counts_events_and_competing_events():
     assert [row["incidence"] for row in result[0]["at_times"]] == pytest.approx([1 / 6, 7 / 18])
     assert result[1]["curve"] == {"time": [], "incidence": []}
     json.dumps(result, allow_nan=False)
+
+
+def test_subjects_without_a_time_or_outcome_are_left_out():
+    frame = pd.concat([HAND, pd.DataFrame({"months": [np.nan, 2.0], "hcc": [1, np.nan], "arm": ["A", "A"]})])
+    result = cumulative_incidence(frame, duration="months", event="hcc", group_col="arm", groups=["A"])[0]
+    assert (result["n"], result["events"]) == (6, 2)
+    assert result["curve"]["incidence"] == pytest.approx([1 / 6, 1 / 6, 7 / 18, 7 / 18])
+    json.dumps(result, allow_nan=False)

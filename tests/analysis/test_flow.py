@@ -139,6 +139,33 @@ def test_a_subject_with_a_voided_allocation_is_not_counted_in_an_arm():
     assert flow["awaiting_allocation"] == 1
 
 
+def test_subjects_who_leave_before_allocation_are_not_randomised_with_why():
+    subjects = subjects_frame(subject_rows(1, status="withdrawn"), subject_rows(1, status="died"))
+
+    flow = consort(subjects, group_col="arm_label", groups=[UCMSC])
+
+    assert (flow["not_randomised"]["n"], flow["awaiting_allocation"]) == (2, 0)
+    assert {row["reason"] for row in flow["not_randomised"]["reasons"]} == {
+        "Withdrew before allocation",
+        "Died before allocation",
+    }
+
+
+def test_analysed_follows_the_plans_population():
+    subjects = subjects_frame(
+        subject_rows(3, status="completed", arm=UCMSC), subject_rows(1, status="withdrawn", arm=UCMSC)
+    )
+
+    by_population = {
+        population: consort(subjects, group_col="arm_label", groups=[UCMSC], population=population)["arms"][0][
+            "analysed"
+        ]
+        for population in ("analysed", "allocated")
+    }
+
+    assert by_population == {"analysed": 3, "allocated": 4}
+
+
 def test_result_is_plain_json():
     flow = consort(trial_b_subjects(), group_col="arm_label", groups=[CONTROL, UCMSC])
 

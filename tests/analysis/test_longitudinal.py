@@ -93,7 +93,16 @@ def test_change_from_baseline_uses_paired_subjects_only():
     long = frame(*two_visits([10.0, 20.0], [13.0, 27.0]), (9, "cells", "W4", 100.0))
     week4 = arm(summarise(long), "W4", "cells")
     assert (week4["n"], week4["median"]) == (3, 27.0)
-    assert week4["change"] == {"n": 2, "median": 5.0, "q1": 4.0, "q3": 6.0, "mean": 5.0, "sd": pytest.approx(2.828427)}
+    assert week4["change"] == {
+        "n": 2,
+        "median": 5.0,
+        "q1": 4.0,
+        "q3": 6.0,
+        "mean": 5.0,
+        "sd": pytest.approx(2.828427),
+        "min": 3.0,
+        "max": 7.0,
+    }
 
 
 def test_there_is_no_change_or_within_arm_test_at_baseline():
@@ -161,7 +170,7 @@ def test_groups_outside_groups_are_ignored():
     assert [a["group"] for a in visit(result, "BL")["arms"]] == ["cells", "control"]
     assert arm(result, "BL", "control") == {
         "group": "control",
-        **{"n": 0, "median": None, "q1": None, "q3": None, "mean": None, "sd": None},
+        **{"n": 0, "median": None, "q1": None, "q3": None, "mean": None, "sd": None, "min": None, "max": None},
         "change": None,
         "within": [],
     }

@@ -39,9 +39,17 @@ def test_the_reference_arm_is_the_plans_and_the_other_arm_is_compared_to_it():
     assert (arms.group, arms.reference) == ("Control", "UC-MSC")
 
 
-def test_without_a_reference_in_the_plan_the_control_is_compared_to_the_active_arm():
+def test_without_a_reference_in_the_plan_the_active_arm_is_compared_to_the_control():
     arms = choose_arms(ARMS, Plan(study="X"))
-    assert (arms.group, arms.reference) == ("Control", "UC-MSC")
+    assert (arms.group, arms.reference) == ("UC-MSC", "Control")
+
+
+@pytest.mark.parametrize(
+    "landmarks", [[0], [-1], [13, 13], [13, 8]], ids=["zero", "negative", "repeated", "decreasing"]
+)
+def test_landmarks_must_be_positive_and_increasing(landmarks):
+    with pytest.raises(ValidationError, match="survival_landmarks"):
+        Plan(study="X", survival_landmarks=landmarks)
 
 
 def test_a_reference_arm_not_in_the_protocol_is_refused():

@@ -136,7 +136,7 @@ def test_command_prints_every_section_as_text(reports):
 
 def test_command_json_is_the_report(reports):
     out = io.StringIO()
-    call_command("analysis_report", study="ACLF", json=True, stdout=out)
+    call_command("analysis_report", "--study", "ACLF", "--json", stdout=out)
     printed = json.loads(out.getvalue())
     assert printed["flow"] == reports["ACLF"]["flow"]
 

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
 
@@ -18,6 +19,7 @@ from analysis.survival import compare_arms, cox, kaplan_meier, logrank, window_f
 Z95 = 1.959963984540054
 MONTHS = {"duration": "months", "event": "died", "group_col": "arm"}
 CONTROL_OVER_CELLS = {"group": "Control", "reference": "Cell therapy"}
+EVENT_COLUMNS = {"duration": "months", "event": "died"}
 
 
 def arms_frame(seed=7, n=60, ties=True) -> pd.DataFrame:
@@ -228,3 +230,41 @@ def test_results_are_plain_json():
         "landmark": compare_arms(frame, **MONTHS, **CONTROL_OVER_CELLS, window=(6, None)).as_dict(),
     }
     json.dumps(payload, allow_nan=False)
+
+
+def test_an_event_exactly_at_a_windows_end_counts_in_that_window_and_not_after():
+    frame = pd.DataFrame({"arm": ["A", "A", "B"], "months": [12.0, 20.0, 15.0], "died": [1, 0, 1]})
+    first = window_frame(frame, **EVENT_COLUMNS, window=(0, 12))
+    later = window_frame(frame, **EVENT_COLUMNS, window=(12, None))
+    assert (first.months.tolist(), first.died.tolist()) == ([12.0, 12.0, 12.0], [1, 0, 0])
+    assert (later.months.tolist(), later.died.tolist()) == ([8.0, 3.0], [0, 1])
+
+
+def test_median_interval_is_where_each_band_first_reaches_half():
+    # Hand frame bands (log-log Greenwood): the lower band is 0.273 at 1 month; the upper reaches 0 only at 5.
+    assert km(hand_frame())["median_ci"] == [1.0, 5.0]
+
+
+def test_schoenfeld_test_matches_grambsch_therneau_on_statsmodels_residuals():
+    frame = arms_frame(seed=5, ties=False).assign(is_control=lambda f: (f.arm == "Control").astype(float))
+    model = PHReg(frame.months, frame[["is_control"]], status=frame.died).fit()
+    events = frame.died.to_numpy() == 1
+    residuals = model.schoenfeld_residuals[events, 0]
+    variance, deaths = model.cov_params()[0, 0], events.sum()
+    rank_time = stats.rankdata(frame.months.to_numpy()[events])
+    centred = rank_time - rank_time.mean()
+    statistic = (centred @ (deaths * variance * residuals)) ** 2 / (deaths * variance * (centred @ centred))
+    result = cox(frame, **MONTHS, **CONTROL_OVER_CELLS)
+    assert result["ph_test_p"] == pytest.approx(stats.chi2.sf(statistic, 1), abs=1e-4)
+
+
+def test_subjects_without_a_time_are_left_out_of_every_estimate():
+    frame = pd.concat([arms_frame(), pd.DataFrame({"arm": ["Control"], "months": [np.nan], "died": [1]})])
+    complete = arms_frame()
+    comparison = compare_arms(frame, **MONTHS, **CONTROL_OVER_CELLS, window=(0, 5))
+    assert comparison == compare_arms(complete, **MONTHS, **CONTROL_OVER_CELLS, window=(0, 5))
+    curves = kaplan_meier(frame, **MONTHS, groups=["Control"])
+    assert curves[0]["n"] == (complete.arm == "Control").sum()
+    assert logrank(frame, **MONTHS, groups=["Control", "Cell therapy"]) == logrank(
+        complete, **MONTHS, groups=["Control", "Cell therapy"]
+    )

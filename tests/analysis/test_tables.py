@@ -286,3 +286,18 @@ def assert_plain_python(value):
             assert_plain_python(item)
     else:
         assert type(value) in (str, int, float, bool, type(None)), (value, type(value))
+
+
+def test_a_column_the_data_does_not_have_yet_is_all_missing():
+    frame = pd.DataFrame({"arm": ["A", "B"], "other": [1.0, 2.0]})
+    row = table_one(frame, group_col="arm", groups=["A", "B"], variables=[Variable("baseline_TP", "Total protein")])[
+        "rows"
+    ][0]
+    assert [(cell["text"], cell["n"], cell["missing"]) for cell in row["cells"]] == [("–", 0, 1), ("–", 0, 1)]
+    assert row["p_value"] is None
+
+
+def test_a_yes_no_row_on_text_without_a_level_is_refused():
+    frame = pd.DataFrame({"arm": ["A", "B"], "smoker": ["no", "yes"]})
+    with pytest.raises(ValueError, match="'Smoker': text values need a level"):
+        table_one(frame, group_col="arm", groups=["A", "B"], variables=[Variable("smoker", "Smoker", kind="binary")])

@@ -14,9 +14,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--study", required=True, help="study code, e.g. DLC")
-        parser.add_argument("--json", action="store_true", help="print the JSON the dashboards read")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print the JSON the dashboards read")
 
-    def handle(self, *args, study, json: bool, **options):
+    def handle(self, *args, study: str, as_json: bool, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
             known = ", ".join(Study.objects.order_by("code").values_list("code", flat=True)) or "none loaded"
@@ -25,8 +25,8 @@ class Command(BaseCommand):
             report = study_report(found)
         except NoAnalysis as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(_as_json(report) if json else render(report), ending="")
+        self.stdout.write(_json(report) if as_json else render(report), ending="")
 
 
-def _as_json(report: dict) -> str:
+def _json(report: dict) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
