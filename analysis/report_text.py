@@ -116,7 +116,8 @@ def _hcc(section: dict, unit: str) -> list[str]:
     for arm in section["cumulative_incidence"]:
         lines.append(f"{arm['group']}: n {arm['n']}, HCC {arm['events']}, deaths without HCC {arm['competing']}")
         lines += [
-            f"  cumulative incidence at {row['time']:g} {unit}: {_figure(row['incidence'], 3)}"
+            f"  cumulative incidence at {row['time']:g} {unit}: {_figure(row['incidence'], 3)} "
+            f"(95% CI {_figure(row['ci_lower'], 3)}–{_figure(row['ci_upper'], 3)})"
             for row in arm["at_times"]
         ]
     cause_specific = section["cause_specific_cox"]

@@ -1,6 +1,7 @@
 """Aalen-Johansen cumulative incidence: a hand-worked example, ties against statsmodels, no ties against lifelines."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -40,9 +41,11 @@ def test_incidence_with_tied_times_matches_statsmodels():
     durations, events = random_competing(2, ties=True)
     expected = CumIncidenceRight(durations, events)
     curve = aalen_johansen(durations, events, cause=1)
-    statsmodels_curve = pd.DataFrame({"time": expected.times, "incidence": expected.cinc[0]})
-    for time in np.arange(0, 80, 0.5):
-        assert incidence_at(curve, time) == pytest.approx(incidence_at(statsmodels_curve, time), abs=1e-4)
+    at_event_times = pd.DataFrame({"time": expected.times, "incidence": expected.cinc[0], "se": expected.cinc_se[0]})
+    at_event_times = at_event_times.set_index("time").loc[curve.time]
+    assert curve.incidence.to_numpy() == pytest.approx(at_event_times.incidence.to_numpy(), abs=1e-4)
+    finite = np.isfinite(at_event_times.se.to_numpy())
+    assert curve.se.to_numpy()[finite] == pytest.approx(at_event_times.se.to_numpy()[finite], abs=1e-4)
 
 
 def test_incidence_without_ties_matches_lifelines():
@@ -51,7 +54,7 @@ def test_incidence_without_ties_matches_lifelines():
     expected = fitted.cumulative_density_.iloc[:, 0]
     curve = aalen_johansen(durations, events, cause=1)
     for time in (5.0, 10.0, 20.0, 40.0):
-        assert incidence_at(curve, time) == pytest.approx(float(expected.asof(time)), abs=1e-4)
+        assert incidence_at(curve, time)["incidence"] == pytest.approx(float(expected.asof(time)), abs=1e-4)
 
 
 def test_without_competing_events_incidence_is_one_minus_kaplan_meier():
@@ -64,7 +67,31 @@ def test_without_competing_events_incidence_is_one_minus_kaplan_meier():
 
 def test_incidence_is_zero_before_the_first_event_and_holds_after_the_last():
     curve = aalen_johansen(HAND.months, HAND.hcc)
-    assert (incidence_at(curve, 0.5), incidence_at(curve, 100)) == (0.0, pytest.approx(7 / 18))
+    before, after = incidence_at(curve, 0.5), incidence_at(curve, 100)
+    assert (before["incidence"], before["ci_lower"], after["incidence"]) == (0.0, None, pytest.approx(7 / 18))
+
+
+def test_standard_error_matches_the_delta_method_by_hand():
+    # At 1 month only the first term is non-zero: S(1-)^2 (n - d) d / n^3 = 5 / 216.
+    curve = aalen_johansen(HAND.months, HAND.hcc)
+    assert curve.se.iloc[0] == pytest.approx(math.sqrt(5 / 216))
+
+
+def test_interval_is_on_the_log_minus_log_scale_and_holds_the_estimate():
+    curve = aalen_johansen(HAND.months, HAND.hcc)
+    incidence, se = 1 / 6, math.sqrt(5 / 216)
+    spread = math.exp(1.959963984540054 * se / (incidence * math.log(incidence)))
+    expected = sorted([incidence**spread, incidence ** (1 / spread)])
+    assert [curve.ci_lower.iloc[0], curve.ci_upper.iloc[0]] == pytest.approx(expected)
+    assert (curve.ci_lower <= curve.incidence).all()
+    assert (curve.incidence <= curve.ci_upper).all()
+
+
+def test_interval_is_missing_once_everyone_at_risk_has_had_an_event():
+    curve = aalen_johansen([1, 2, 3], [1, 2, 1])
+    assert curve.incidence.iloc[-1] == pytest.approx(2 / 3)
+    assert np.isnan(curve.se.iloc[-1]) or np.isinf(curve.se.iloc[-1])
+    assert np.isnan(curve.ci_lower.iloc[-1])
 
 
 def test_per_arm_summary_counts_events_and_competing_events():
@@ -74,7 +101,7 @@ def test_per_arm_summary_counts_events_and_competing_events():
     )
     assert [(arm["n"], arm["events"], arm["competing"]) for arm in result] == [(6, 2, 2), (6, 0, 0)]
     assert [row["incidence"] for row in result[0]["at_times"]] == pytest.approx([1 / 6, 7 / 18])
-    assert result[1]["curve"] == {"time": [], "incidence": []}
+    assert result[1]["curve"] == {"time": [], "incidence": [], "ci_lower": [], "ci_upper": []}
     json.dumps(result, allow_nan=False)
 
 
