@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.plain import number
+from analysis.survival import known_times
 
 Z95 = 1.959963984540054
 
@@ -104,7 +105,7 @@ def cumulative_incidence(
     the curve with its band."""
     result = []
     for group in groups:
-        part = frame[frame[group_col] == group].dropna(subset=[duration, event])
+        part = known_times(frame[frame[group_col] == group], duration=duration, event=event)
         curve = aalen_johansen(part[duration], part[event], cause=cause)
         result.append(
             {

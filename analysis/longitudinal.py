@@ -23,7 +23,6 @@ from scipy import stats
 from analysis import plain
 from analysis.describe import TWO_SAMPLE_TESTS, describe, two_sample_p
 
-BETWEEN_TESTS = TWO_SAMPLE_TESTS
 WITHIN_TESTS = {"paired_t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank"}
 
 
@@ -40,7 +39,7 @@ def by_visit(
     """Per visit (in ``visit_order``) and arm: summary, change from baseline, between- and within-arm p-values.
 
     Change and within-arm tests start after the baseline visit; without baseline values there are none."""
-    _check_tests(between_tests, BETWEEN_TESTS)
+    _check_tests(between_tests, TWO_SAMPLE_TESTS)
     _check_tests(within_tests, WITHIN_TESTS)
     rows = _first_rows(long, analyte=analyte, group_col=group_col, groups=groups)
     at_baseline = rows[rows["visit_code"] == baseline_visit]
@@ -87,22 +86,18 @@ def _visits_in_order(rows: pd.DataFrame):
 def _arm(rows: pd.DataFrame, group: str, baseline: pd.Series, is_baseline: bool, within_tests: Sequence[str]) -> dict:
     """One arm at one visit: summary of the values, of the change from baseline, and the within-arm tests."""
     values = rows.set_index("subject_id")["value"]
-    arm = {"group": group, **_summary(values.to_numpy())}
+    arm = {"group": group, **describe(values.to_numpy())}
     if is_baseline:
         return {**arm, "change": None, "within": []}
     paired = pd.concat({"visit": values, "baseline": baseline}, axis=1, join="inner").dropna()
     at_visit, at_baseline = paired["visit"].to_numpy(), paired["baseline"].to_numpy()
-    change = _summary(at_visit - at_baseline) if len(paired) else None
+    change = describe(at_visit - at_baseline) if len(paired) else None
     within = [_within(name, at_visit, at_baseline) for name in within_tests]
     return {**arm, "change": change, "within": within}
 
 
-def _summary(values: np.ndarray) -> dict:
-    return describe(values[~np.isnan(values)])
-
-
 def _between(name: str, first: np.ndarray, second: np.ndarray) -> dict:
-    return {"test": name, "label": BETWEEN_TESTS[name], "p_value": two_sample_p(name, first, second)}
+    return {"test": name, "label": TWO_SAMPLE_TESTS[name], "p_value": two_sample_p(name, first, second)}
 
 
 def _within(name: str, at_visit: np.ndarray, at_baseline: np.ndarray) -> dict:

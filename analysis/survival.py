@@ -91,13 +91,11 @@ def compare_arms(
     frame: pd.DataFrame, *, duration: str, event: str, group_col: str, group: str, reference: str, window=(0, None)
 ) -> ArmComparison:
     """Unadjusted Cox hazard ratio of ``group`` over ``reference`` and the log-rank p, within ``window``."""
-    data = _two_arms(
-        window_frame(frame, duration=duration, event=event, window=window),
-        group_col=group_col,
-        group=group,
-        reference=reference,
-    )
-    counts = _counts(data, event)
+    data = window_frame(frame, duration=duration, event=event, window=window)
+    counts = {
+        **_counts(data[data[group_col] == group], event, "group"),
+        **_counts(data[data[group_col] == reference], event, "reference"),
+    }
     result = cox(data, duration=duration, event=event, group_col=group_col, group=group, reference=reference)
     return ArmComparison(
         group=group,
@@ -116,14 +114,8 @@ def compare_arms(
     )
 
 
-def _counts(data: pd.DataFrame, event: str) -> dict:
-    in_group = data[ARM] == 1
-    return {
-        "n_group": int(in_group.sum()),
-        "n_reference": int((~in_group).sum()),
-        "events_group": int((data[event] == 1)[in_group].sum()),
-        "events_reference": int((data[event] == 1)[~in_group].sum()),
-    }
+def _counts(arm: pd.DataFrame, event: str, role: str) -> dict:
+    return {f"n_{role}": len(arm), f"events_{role}": int((arm[event] == 1).sum())}
 
 
 def cox(
@@ -151,7 +143,7 @@ def cox(
         "covariates": list(covariates),
         "n_excluded": excluded,
         "n": len(model_frame),
-        "events": int(model_frame[event].sum()) if len(model_frame) else 0,
+        "events": int(model_frame[event].sum()),
     }
     reason = _not_estimable(model_frame, event=event, group=group, reference=reference)
     fitted = None if reason else _fit(model_frame, duration=duration, event=event)

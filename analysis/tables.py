@@ -26,7 +26,6 @@ from scipy import stats
 from analysis import plain
 from analysis.describe import TWO_SAMPLE_TESTS, describe, two_sample_p
 
-CONTINUOUS_TESTS = TWO_SAMPLE_TESTS
 KINDS = ("continuous", "binary", "categorical")
 SUMMARIES = ("mean_sd", "median_range", "median_iqr")
 DASH = "–"
@@ -64,8 +63,8 @@ def table_one(
 
     Rows in other arms are ignored. p-values only when there are exactly two arms.
     """
-    if continuous_test is not None and continuous_test not in CONTINUOUS_TESTS:
-        raise ValueError(f"continuous_test must be one of {tuple(CONTINUOUS_TESTS)}, not {continuous_test!r}")
+    if continuous_test is not None and continuous_test not in TWO_SAMPLE_TESTS:
+        raise ValueError(f"continuous_test must be one of {tuple(TWO_SAMPLE_TESTS)}, not {continuous_test!r}")
     frames = [subjects[subjects[group_col] == group] for group in groups]
     rows = []
     for variable in variables:
@@ -95,7 +94,7 @@ def _continuous_row(variable: Variable, columns: list[pd.Series], continuous_tes
         "summary": variable.summary,
         "cells": [_continuous_cell(variable, column, group) for column, group in zip(columns, values, strict=True)],
         "p_value": two_sample_p(test_key, values[0], values[1]) if two_groups else None,
-        "test": CONTINUOUS_TESTS[test_key] if two_groups else None,
+        "test": TWO_SAMPLE_TESTS[test_key] if two_groups else None,
     }
 
 
