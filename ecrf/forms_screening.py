@@ -10,13 +10,17 @@ from ecrf.models.events import HccMethod
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's refusal on the field it names, or above the form when it names none of them."""
+def add_service_errors(form: forms.Form, error: ValidationError, field_of=None) -> None:
+    """Show a service's refusal on the field it names, or above the form when it names none of them.
+
+    ``field_of`` maps a key the service uses (an analyte code) to the form field showing it, when they differ.
+    """
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
+    for key, messages in error.message_dict.items():
+        field = field_of(key) if field_of else key
+        form.add_error(field if field in form.fields else (key if key in form.fields else None), messages)
 
 
 class RegisterSubjectForm(forms.Form):
@@ -39,6 +43,7 @@ class EligibilityForm(forms.Form):
     reason = forms.CharField(
         max_length=500, required=False, help_text="Needed only when you change an answer already saved."
     )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, criteria, answers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,7 +57,7 @@ class EligibilityForm(forms.Form):
                 initial=None if criterion.code not in answers else ("yes" if answers[criterion.code] else "no"),
                 required=False,
             )
-        self.order_fields([c.code for c in self.criteria] + ["reason"])
+        self.order_fields([c.code for c in self.criteria] + ["reason", "version"])
         self.helper = submit_helper("Save checklist")
 
     def answers(self) -> dict[str, bool]:

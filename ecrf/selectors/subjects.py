@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from ecrf.models import EligibilityCriterion, Subject
+from ecrf.models import EligibilityAnswer, EligibilityCriterion, Subject
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,8 @@ def eligibility_answers(subject: Subject):
 
 def eligibility_criteria(subject: Subject):
     return subject.protocol.eligibility_criteria.order_by("order")
+
+
+def eligibility_version(subject: Subject) -> int:
+    """Moves on with every saved answer of the subject's checklist: a stale checklist form is detected by it."""
+    return EligibilityAnswer.history.filter(subject_id=subject.pk).count()

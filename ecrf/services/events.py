@@ -16,8 +16,10 @@ from ecrf.models import (
     SubjectStatus,
     Visit,
 )
+from ecrf.selectors.history import record_version
 from ecrf.services import subjects as lifecycle
 from ecrf.services.audit import save_record
+from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.schedule import sync_schedule
 from ecrf.services.signatures import ensure_unlocked
 
@@ -39,6 +41,9 @@ def record_infusion(
     True when negative. A product failing or missing a release criterion is refused unless a protocol deviation
     is recorded in ``release_deviation``.
     """
+    lock_subject(subject, visit)
+    if InfusionEvent.objects.active().filter(subject=subject, number=number).exists():
+        raise ValidationError({"number": f"Infusion {number} of {subject.subject_code} is already recorded."})
     allocation = getattr(subject, "allocation", None)
     if allocation is None or not allocation.arm.gets_infusions:
         raise ValidationError({"number": "This subject's arm receives no infusions."})
@@ -109,12 +114,16 @@ def claim_submission(token, *, by) -> None:
 
 @transaction.atomic
 def record_adverse_event(*, subject: Subject, by, submission=None, **facts) -> AdverseEvent:
+    lock_subject(subject)
     claim_submission(submission, by=by)
     return save_record(AdverseEvent(subject=subject, **facts), by=by)
 
 
 @transaction.atomic
 def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: str = "", by) -> EndpointEvent:
+    lock_subject(subject)
+    if EndpointEvent.objects.active().filter(subject=subject, kind="hcc").exists():
+        raise ValidationError({"event_date": f"An HCC diagnosis of {subject.subject_code} is already recorded."})
     if subject.consent_date is None or diagnosis_date < subject.consent_date:
         raise ValidationError({"event_date": "An HCC diagnosis is recorded from consent on."})
     if subject.death_date and diagnosis_date > subject.death_date:
@@ -125,8 +134,15 @@ def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: 
 
 @transaction.atomic
 def record_medication(*, subject: Subject, by, submission=None, **facts) -> ConcomitantMedication:
+    lock_subject(subject)
     claim_submission(submission, by=by)
     return save_record(ConcomitantMedication(subject=subject, **facts), by=by)
+
+
+def _lock_current(record, expected_version: int | None) -> None:
+    """Lock the record's subject, re-read the record, and refuse a form opened at another version of it."""
+    lock_subject(record.subject, record)
+    check_version(record_version(record), expected_version)
 
 
 def _change(record, facts: dict, *, by, reason: str):
@@ -136,14 +152,20 @@ def _change(record, facts: dict, *, by, reason: str):
 
 
 @transaction.atomic
-def change_adverse_event(event: AdverseEvent, *, by, reason: str, **facts) -> AdverseEvent:
+def change_adverse_event(
+    event: AdverseEvent, *, by, reason: str, expected_version: int | None = None, **facts
+) -> AdverseEvent:
     """Correct or complete an adverse event (e.g. its resolution); the reason and old values go to its history."""
+    _lock_current(event, expected_version)
     return _change(event, facts, by=by, reason=reason)
 
 
 @transaction.atomic
-def change_medication(medication: ConcomitantMedication, *, by, reason: str, **facts) -> ConcomitantMedication:
+def change_medication(
+    medication: ConcomitantMedication, *, by, reason: str, expected_version: int | None = None, **facts
+) -> ConcomitantMedication:
     """Correct a medication or record its stop date; the reason and old values go to its history."""
+    _lock_current(medication, expected_version)
     return _change(medication, facts, by=by, reason=reason)
 
 
@@ -160,13 +182,16 @@ CORRECTABLE_INFUSION_FIELDS = {
 
 
 @transaction.atomic
-def change_infusion(infusion: InfusionEvent, *, by, reason: str, **details) -> InfusionEvent:
+def change_infusion(
+    infusion: InfusionEvent, *, by, reason: str, expected_version: int | None = None, **details
+) -> InfusionEvent:
     """Correct an infusion's time, weight, product or observation (not its release results, which are the
     product's QC record). Refused at a signed visit; the dose per kg follows the corrected cells and weight.
     """
     unknown = set(details) - CORRECTABLE_INFUSION_FIELDS
     if unknown:
         raise ValueError(f"Not correctable on an infusion: {', '.join(sorted(unknown))}")
+    _lock_current(infusion, expected_version)
     if infusion.visit is not None:
         ensure_unlocked(infusion.visit)
     if "started_at" in details:

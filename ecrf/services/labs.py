@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Visit
+from ecrf.selectors.labs import draw_of, draw_version
 from ecrf.services.audit import save_record
+from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.signatures import ensure_unlocked
 
 
@@ -20,11 +22,18 @@ class NotDone:
 
 
 @transaction.atomic
-def record_lab_draw(*, visit: Visit, drawn_at: datetime, values: dict[str, object], by) -> LabDraw:
+def record_lab_draw(
+    *, visit: Visit, drawn_at: datetime, values: dict[str, object], by, expected_version: int | None = None
+) -> LabDraw:
     """Record the visit's panel: ``values`` maps analyte code to a number, ``NotDone(reason)`` or None (not entered).
 
     Every problem is reported at once, keyed by analyte code; nothing is saved unless everything is valid.
     """
+    lock_subject(visit.subject, visit)
+    existing = draw_of(visit)
+    check_version(draw_version(existing), expected_version)
+    if existing is not None:
+        raise ValidationError({"panel": "This visit's panel is already saved: correct it with a reason instead."})
     ensure_unlocked(visit)
     panel = visit.definition.lab_panel
     if panel is None:
@@ -68,6 +77,7 @@ def _decimal(entry, analyte) -> Decimal | None:
 @transaction.atomic
 def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | None = None, by, reason: str) -> LabValue:
     """Correct one result; the reason is required and the history keeps the old value."""
+    lock_subject(lab_value.draw.visit.subject, lab_value)
     ensure_unlocked(lab_value.draw.visit)
     if not_done is not None:
         lab_value.value, lab_value.not_done, lab_value.not_done_reason = None, True, not_done.reason.strip()
@@ -83,15 +93,26 @@ def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | Non
 @transaction.atomic
 def record_clinical_status(*, visit: Visit, by, **findings) -> ClinicalStatus:
     """Record the visit's history and examination (ascites, encephalopathy grade, dialysis, symptoms)."""
+    lock_subject(visit.subject, visit)
     ensure_unlocked(visit)
     return save_record(ClinicalStatus(visit=visit, **findings), by=by)
 
 
 @transaction.atomic
-def update_lab_draw(draw: LabDraw, *, drawn_at: datetime, values: dict[str, object], by, reason: str) -> LabDraw:
+def update_lab_draw(
+    draw: LabDraw,
+    *,
+    drawn_at: datetime,
+    values: dict[str, object],
+    by,
+    reason: str,
+    expected_version: int | None = None,
+) -> LabDraw:
     """Apply the changes in ``values`` (and the draw time) to a saved draw: one reason covers them, each changed
     value gets its own history row; unchanged values are left alone. Errors are keyed by analyte code.
     """
+    lock_subject(draw.visit.subject, draw)
+    check_version(draw_version(draw), expected_version)
     ensure_unlocked(draw.visit)
     existing = {v.analyte.code: v for v in draw.values.active().select_related("analyte")}
     analytes = {a.code: a for a in draw.panel.analytes.all()}

@@ -27,6 +27,7 @@ from ecrf.models import (
 from ecrf.selectors.protocols import latest_protocol
 from ecrf.selectors.randomisation import baseline_inputs
 from ecrf.services.audit import require_reason, save_record
+from ecrf.services.locking import lock_subject
 from ecrf.services.subjects import allocate_from_slot
 
 CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IO")
@@ -179,6 +180,7 @@ def randomise(subject: Subject, *, by) -> Allocation:
     )
     if randomisation_list is None:
         raise ValidationError({"stratum": f"{subject.study.code} has no randomisation list: ask the data manager."})
+    lock_subject(subject)
     subject = Subject.objects.select_related("study", "site", "protocol").get(pk=subject.pk)
     if Allocation.objects.filter(subject=subject).exists():
         raise ValidationError({"status": f"{subject.subject_code} is already allocated."})

@@ -7,6 +7,7 @@ from django.utils import timezone
 from ecrf.models import Visit, VisitSignature, VisitStatus
 from ecrf.selectors.labs import standing_signature
 from ecrf.services.audit import require_reason, save_record, void
+from ecrf.services.locking import lock_subject
 
 MEANING = "I confirm that I have reviewed the data of this visit and that they are accurate and complete."
 
@@ -16,6 +17,7 @@ def sign_visit(visit: Visit, *, by, password: str, meaning: str = MEANING) -> Vi
     """Sign after re-entering the password: the signature is the signer's act, not their session's."""
     if not by.check_password(password or ""):
         raise ValidationError({"password": "The password is not correct; the visit was not signed."})
+    lock_subject(visit.subject, visit)
     if visit.status != VisitStatus.DONE:
         raise ValidationError("Only a visit that took place can be signed.")
     if standing_signature(visit) is not None:
@@ -27,6 +29,7 @@ def sign_visit(visit: Visit, *, by, password: str, meaning: str = MEANING) -> Vi
 @transaction.atomic
 def unlock_visit(visit: Visit, *, by, reason: str) -> VisitSignature:
     """Void the standing signature so the forms can be corrected; the voided signature stays on record."""
+    lock_subject(visit.subject, visit)
     signature = standing_signature(visit)
     if signature is None:
         raise ValidationError("This visit is not signed.")

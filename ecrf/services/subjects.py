@@ -21,8 +21,9 @@ from ecrf.models import (
     SubjectStatus,
 )
 from ecrf.selectors.protocols import protocol_in_force
-from ecrf.selectors.subjects import eligibility_of
+from ecrf.selectors.subjects import eligibility_of, eligibility_version
 from ecrf.services.audit import require_reason, save_record
+from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.schedule import sync_schedule
 
 S = SubjectStatus
@@ -78,6 +79,7 @@ def register_subject(
 
 @transaction.atomic
 def record_consent(subject: Subject, *, consent_date: date, consent_version: str, by) -> Subject:
+    lock_subject(subject)
     subject.consent_date = consent_date
     subject.consent_version = consent_version
     _move(subject, S.CONSENTED, by=by, reason=f"Consent recorded (version {consent_version})")
@@ -89,9 +91,17 @@ def record_consent(subject: Subject, *, consent_date: date, consent_version: str
 
 @transaction.atomic
 def record_eligibility(
-    subject: Subject, *, answers: dict[str, bool], by, assessed_at: datetime | None = None, reason: str = ""
+    subject: Subject,
+    *,
+    answers: dict[str, bool],
+    by,
+    assessed_at: datetime | None = None,
+    reason: str = "",
+    expected_version: int | None = None,
 ) -> Subject:
     """Store one answer per criterion code; a changed answer needs ``reason``. Eligible once all qualify."""
+    lock_subject(subject)
+    check_version(eligibility_version(subject), expected_version)
     if subject.status not in (S.CONSENTED, S.ELIGIBLE, S.SCREENED):
         raise ValidationError({"status": "Eligibility is assessed during screening only."})
     criteria = {c.code: c for c in subject.protocol.eligibility_criteria.all()}
@@ -116,6 +126,7 @@ def record_eligibility(
 
 @transaction.atomic
 def mark_screen_failed(subject: Subject, *, reason: str, by) -> Subject:
+    lock_subject(subject)
     subject.screen_failure_reason = require_reason(reason, "screen failure")
     return _move(subject, S.SCREEN_FAILED, by=by, reason=f"Screen failure: {subject.screen_failure_reason}")
 
@@ -123,6 +134,7 @@ def mark_screen_failed(subject: Subject, *, reason: str, by) -> Subject:
 @transaction.atomic
 def assign_arm(subject: Subject, *, arm: Arm, allocation_date: date, reason: str, by) -> Allocation:
     """Non-random allocation, for protocols designed that way: the investigator's choice with its reason."""
+    lock_subject(subject)
     if subject.protocol.is_randomised:
         raise ValidationError({"arm": f"{subject.study.code} is randomised: allocate through the randomisation list."})
     return _allocate(
@@ -177,22 +189,26 @@ def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="", 
 
 @transaction.atomic
 def start_treatment(subject: Subject, *, by) -> Subject:
+    lock_subject(subject)
     return _move(subject, S.ON_TREATMENT, by=by, reason="First infusion given")
 
 
 @transaction.atomic
 def enter_follow_up(subject: Subject, *, by) -> Subject:
+    lock_subject(subject)
     return _move(subject, S.FOLLOW_UP, by=by, reason="Treatment phase over")
 
 
 @transaction.atomic
 def complete(subject: Subject, *, completion_date: date, by) -> Subject:
+    lock_subject(subject)
     subject.completion_date = subject.last_contact_date = completion_date
     return _move(subject, S.COMPLETED, by=by, reason="Follow-up completed")
 
 
 @transaction.atomic
 def withdraw(subject: Subject, *, withdrawal_date: date, reason: str, by) -> Subject:
+    lock_subject(subject)
     subject.withdrawal_date = withdrawal_date
     subject.withdrawal_reason = require_reason(reason, "withdrawal")
     return _move(subject, S.WITHDRAWN, by=by, reason=f"Withdrawn: {subject.withdrawal_reason}")
@@ -200,12 +216,14 @@ def withdraw(subject: Subject, *, withdrawal_date: date, reason: str, by) -> Sub
 
 @transaction.atomic
 def lose_to_follow_up(subject: Subject, *, last_contact_date: date, by) -> Subject:
+    lock_subject(subject)
     subject.last_contact_date = last_contact_date
     return _move(subject, S.LOST, by=by, reason=f"Lost to follow-up; last contact {last_contact_date}")
 
 
 @transaction.atomic
 def record_death(subject: Subject, *, death_date: date, cause: str, by) -> Subject:
+    lock_subject(subject)
     if subject.last_contact_date and death_date < subject.last_contact_date:
         raise ValidationError({"death_date": "Death cannot come before the last contact with the subject alive."})
     subject.death_date = death_date

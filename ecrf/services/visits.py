@@ -6,13 +6,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ecrf.models import ClinicalStatus, Visit, VisitStatus
+from ecrf.selectors.history import record_version
 from ecrf.services.audit import require_reason, save_record
+from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.signatures import ensure_unlocked
 
 
 @transaction.atomic
-def record_visit(visit: Visit, *, actual_date: date, weight_kg=None, by, reason: str = "") -> Visit:
+def record_visit(
+    visit: Visit, *, actual_date: date, weight_kg=None, by, reason: str = "", expected_version: int | None = None
+) -> Visit:
     """Mark the visit done on ``actual_date``; changing a visit already recorded needs ``reason``."""
+    lock_subject(visit.subject, visit)
+    check_version(record_version(visit), expected_version)
     ensure_unlocked(visit)
     subject = visit.subject
     if subject.consent_date and actual_date < subject.consent_date:
@@ -26,7 +32,9 @@ def record_visit(visit: Visit, *, actual_date: date, weight_kg=None, by, reason:
 
 
 @transaction.atomic
-def mark_missed(visit: Visit, *, reason: str, by) -> Visit:
+def mark_missed(visit: Visit, *, reason: str, by, expected_version: int | None = None) -> Visit:
+    lock_subject(visit.subject, visit)
+    check_version(record_version(visit), expected_version)
     ensure_unlocked(visit)
     visit.status, visit.actual_date, visit.weight_kg = VisitStatus.MISSED, None, None
     visit.missed_reason = require_reason(reason, "missed visit")
@@ -34,10 +42,15 @@ def mark_missed(visit: Visit, *, reason: str, by) -> Visit:
 
 
 @transaction.atomic
-def save_clinical_status(visit: Visit, *, by, reason: str = "", **findings) -> ClinicalStatus:
+def save_clinical_status(
+    visit: Visit, *, by, reason: str = "", expected_version: int | None = None, **findings
+) -> ClinicalStatus:
     """Create the visit's clinical status, or change it (which needs ``reason``)."""
+    lock_subject(visit.subject, visit)
     ensure_unlocked(visit)
-    status = ClinicalStatus.objects.active().filter(visit=visit).first() or ClinicalStatus(visit=visit)
+    status = ClinicalStatus.objects.active().filter(visit=visit).first()
+    check_version(record_version(status), expected_version)
+    status = status or ClinicalStatus(visit=visit)
     for field, value in findings.items():
         setattr(status, field, value)
     return save_record(status, by=by, reason=reason)

@@ -17,7 +17,8 @@ from ecrf.selectors import events as event_reads
 from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
 from ecrf.services import events
-from ecrf.views.lookups import refused_as_stale, subject_or_404
+from ecrf.services.locking import StaleWrite
+from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
 
 
 def _subject(request, study_code, pk):
@@ -36,7 +37,7 @@ def infusion(request, study_code, pk, visit_code):
     given = event_reads.infusion_at(subject, visit.definition.infusion_number)
     placebo = allocation.arm.infusions == "placebo"
     form = InfusionForm(
-        request.POST or None,
+        posted(request),
         criteria=event_reads.release_criteria(subject),
         placebo=placebo,
         initial={
@@ -80,7 +81,7 @@ def infusion(request, study_code, pk, visit_code):
 @require_http_methods(["GET", "POST"])
 def adverse_event(request, study_code, pk):
     access, subject = _subject(request, study_code, pk)
-    form = AdverseEventForm(request.POST or None, infusions=event_reads.infusions_of(subject))
+    form = AdverseEventForm(posted(request), infusions=event_reads.infusions_of(subject))
     if request.method == "POST" and form.is_valid():
         try:
             events.record_adverse_event(subject=subject, by=request.user, **form.facts())
@@ -103,7 +104,7 @@ def adverse_event(request, study_code, pk):
 @require_http_methods(["GET", "POST"])
 def medication(request, study_code, pk):
     access, subject = _subject(request, study_code, pk)
-    form = MedicationForm(request.POST or None)
+    form = MedicationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             events.record_medication(subject=subject, by=request.user, **form.facts())
@@ -144,10 +145,12 @@ def _correct(request, access, subject, record, form, *, change, kind: str, title
     """The shared end of every correction page: refuse a stale form, save with the reason, or show the form."""
     stale = refused_as_stale(request, form, version, STALE.format(what=RECORDS[kind][0].lower()))
     if not stale and request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            change(record, by=request.user, reason=form.cleaned_data["reason"], **form.facts())
+            change(record, by=request.user, reason=data["reason"], expected_version=data["version"], **form.facts())
         except ValidationError as error:
             add_service_errors(form, error)
+            stale = isinstance(error, StaleWrite)
         else:
             messages.success(request, f"{title} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", access.study.code, subject.pk)
@@ -163,7 +166,7 @@ def adverse_event_edit(request, study_code, pk, event_pk):
     event = _record_or_404(subject, "adverse-event", event_pk)
     version = history.record_version(event)
     form = AdverseEventForm(
-        request.POST or None, instance=event, infusions=event_reads.infusions_of(subject), initial={"version": version}
+        posted(request), instance=event, infusions=event_reads.infusions_of(subject), initial={"version": version}
     )
     return _correct(
         request,
@@ -184,7 +187,7 @@ def medication_edit(request, study_code, pk, medication_pk):
     access, subject = _subject(request, study_code, pk)
     medication = _record_or_404(subject, "medication", medication_pk)
     version = history.record_version(medication)
-    form = MedicationForm(request.POST or None, instance=medication, initial={"version": version})
+    form = MedicationForm(posted(request), instance=medication, initial={"version": version})
     return _correct(
         request,
         access,
@@ -205,7 +208,7 @@ def infusion_edit(request, study_code, pk, infusion_pk):
     infusion = _record_or_404(subject, "infusion", infusion_pk)
     version = history.record_version(infusion)
     form = InfusionForm(
-        request.POST or None,
+        posted(request),
         criteria=[],
         placebo=infusion.is_placebo,
         editing=True,

@@ -10,11 +10,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ecrf.access import require_study_role
 from ecrf.forms_labs import LabPanelForm
+from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
 from ecrf.selectors import history
 from ecrf.selectors import labs as lab_reads
 from ecrf.services import labs
-from ecrf.views.lookups import refused_as_stale, visit_or_404
+from ecrf.services.locking import StaleWrite
+from ecrf.views.lookups import posted, refused_as_stale, visit_or_404
 
 STALE = "Someone saved this panel after you opened it. Nothing of yours was saved: reload to see their values."
 
@@ -34,7 +36,7 @@ def lab_panel(request, study_code, pk, visit_code):
     draw = lab_reads.draw_of(visit)
     version = lab_reads.draw_version(draw)
     form = LabPanelForm(
-        request.POST or None,
+        posted(request),
         analytes=visit.definition.lab_panel.analytes.order_by("order"),
         saved=lab_reads.saved_values(draw),
         editing=draw is not None,
@@ -43,9 +45,11 @@ def lab_panel(request, study_code, pk, visit_code):
     )
     # Stale first: a form opened before someone else's save is refused whatever it holds.
     stale = refused_as_stale(request, form, version, STALE)
-    if not stale and request.method == "POST" and form.is_valid() and _save(form, visit, draw, request.user):
-        messages.success(request, f"{visit.definition.code} lab results of {subject.subject_code} saved.")
-        return redirect("ecrf:subject_detail", study_code, subject.pk)
+    if not stale and request.method == "POST" and form.is_valid():
+        stale = _refused_as_stale_by_save(form, visit, draw, request.user)
+        if not stale and not form.errors:
+            messages.success(request, f"{visit.definition.code} lab results of {subject.subject_code} saved.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
     context = {
         "access": access,
         "subject": subject,
@@ -57,27 +61,32 @@ def lab_panel(request, study_code, pk, visit_code):
     return render(request, "ecrf/lab_panel.html", context, status=409 if stale else 200)
 
 
-def _save(form, visit, draw, user) -> bool:
+def _refused_as_stale_by_save(form, visit, draw, user) -> bool:
+    """Save the panel; a refusal goes on the form (True when it is because someone else saved first)."""
+    data = form.cleaned_data
     try:
         if draw is None:
-            labs.record_lab_draw(visit=visit, drawn_at=form.cleaned_data["drawn_at"], values=form.values(), by=user)
+            labs.record_lab_draw(
+                visit=visit, drawn_at=data["drawn_at"], values=form.values(), by=user, expected_version=data["version"]
+            )
         else:
             labs.update_lab_draw(
                 draw,
-                drawn_at=form.cleaned_data["drawn_at"],
+                drawn_at=data["drawn_at"],
                 values=form.values(),
                 by=user,
-                reason=form.cleaned_data["reason"],
+                reason=data["reason"],
+                expected_version=data["version"],
             )
+    except StaleWrite:
+        form.add_error(None, STALE)
+        return True
     except ValidationError as error:
-        for code, problems in error.message_dict.items():
-            field = f"value_{code}" if f"value_{code}" in form.fields else (code if code in form.fields else None)
-            form.add_error(field, problems)
-        return False
+        add_service_errors(form, error, field_of=lambda code: f"value_{code}")
     except IntegrityError:  # the same panel saved twice at once: one is kept
         form.add_error(None, STALE)
-        return False
-    return True
+        return True
+    return False
 
 
 @login_required

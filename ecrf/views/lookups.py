@@ -24,6 +24,11 @@ def visit_or_404(access, pk, visit_code, capability):
     return subject, visit
 
 
+def posted(request):
+    """The form data of a POST, even an empty one (which must fail validation, not pass as an unbound form)."""
+    return request.POST if request.method == "POST" else None
+
+
 def refused_as_stale(request, form, version: int, message: str) -> bool:
     """True, with ``message`` on the form, when a POST carries a version older than the record's latest save."""
     if request.method != "POST" or request.POST.get("version") == str(version):

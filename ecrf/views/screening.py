@@ -27,14 +27,15 @@ from ecrf.forms_screening import (
 from ecrf.roles import Capability
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events, subjects
-from ecrf.views.lookups import subject_or_404
+from ecrf.services.locking import StaleWrite
+from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def register(request, study_code, site_code):
     access = require_study_role(request, study_code, Capability.ENTER_DATA, site_code=site_code)
-    form = RegisterSubjectForm(request.POST or None)
+    form = RegisterSubjectForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             subject = subjects.register_subject(
@@ -57,19 +58,29 @@ def eligibility(request, study_code, pk):
     subject = subject_or_404(access, pk, Capability.ENTER_DATA)
     saved = {a.criterion.code: a.answer for a in subject_reads.eligibility_answers(subject)}
     criteria = subject_reads.eligibility_criteria(subject)
-    form = EligibilityForm(request.POST or None, criteria=criteria, answers=saved)
-    if request.method == "POST" and form.is_valid():
+    version = subject_reads.eligibility_version(subject)
+    form = EligibilityForm(posted(request), criteria=criteria, answers=saved, initial={"version": version})
+    stale = refused_as_stale(request, form, version, STALE)
+    if not stale and request.method == "POST" and form.is_valid():
         try:
             subjects.record_eligibility(
-                subject, answers=form.answers(), by=request.user, reason=form.cleaned_data["reason"]
+                subject,
+                answers=form.answers(),
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
+            stale = isinstance(error, StaleWrite)
         else:
             messages.success(request, f"Eligibility checklist of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
     context = {"access": access, "subject": subject, "form": form, "title": "Eligibility checklist"}
-    return render(request, "ecrf/screening_form.html", context)
+    return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
+
+
+STALE = "Someone saved this checklist after you opened it. Nothing of yours was saved: reload to see their answers."
 
 
 @login_required
@@ -97,7 +108,7 @@ def screen_failure(request, study_code, pk):
 def _subject_form(request, study_code, pk, form_class, service, title, done):
     access = require_study_role(request, study_code, Capability.ENTER_DATA)
     subject = subject_or_404(access, pk, Capability.ENTER_DATA)
-    form = form_class(request.POST or None)
+    form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             service(subject, by=request.user, **form.cleaned_data)

@@ -11,7 +11,7 @@ from ecrf.access import require_study_role
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
 from ecrf.services import signatures
-from ecrf.views.lookups import visit_or_404
+from ecrf.views.lookups import posted, visit_or_404
 
 
 class SignForm(forms.Form):
@@ -32,7 +32,7 @@ def _visit(request, study_code, pk, visit_code, capability):
 @require_http_methods(["GET", "POST"])
 def sign(request, study_code, pk, visit_code):
     access, subject, visit = _visit(request, study_code, pk, visit_code, Capability.SIGN_FORMS)
-    form = SignForm(request.POST or None)
+    form = SignForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             signatures.sign_visit(visit, by=request.user, password=form.cleaned_data["password"])
@@ -49,7 +49,7 @@ def sign(request, study_code, pk, visit_code):
 @require_http_methods(["GET", "POST"])
 def unlock(request, study_code, pk, visit_code):
     access, subject, visit = _visit(request, study_code, pk, visit_code, Capability.MANAGE_DATA)
-    form = UnlockForm(request.POST or None)
+    form = UnlockForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             signatures.unlock_visit(visit, by=request.user, reason=form.cleaned_data["reason"])

@@ -16,7 +16,7 @@ from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.selectors import worklist
 from ecrf.services import randomisation, subjects
-from ecrf.views.lookups import subject_or_404
+from ecrf.views.lookups import posted, subject_or_404
 
 
 @login_required
@@ -116,7 +116,7 @@ def _randomisation_check(subject):
 def assign_arm(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.ASSIGN_ARM)
     subject = subject_or_404(access, pk, Capability.ASSIGN_ARM)
-    form = AssignArmForm(request.POST or None, arms=subject.protocol.arms.order_by("order"))
+    form = AssignArmForm(posted(request), arms=subject.protocol.arms.order_by("order"))
     if request.method == "POST" and form.is_valid():
         try:
             subjects.assign_arm(

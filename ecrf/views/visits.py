@@ -14,7 +14,8 @@ from ecrf.roles import Capability
 from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
 from ecrf.services import visits
-from ecrf.views.lookups import refused_as_stale, visit_or_404
+from ecrf.services.locking import StaleWrite
+from ecrf.views.lookups import posted, refused_as_stale, visit_or_404
 
 
 def _visit(request, study_code, pk, visit_code, form_code):
@@ -36,12 +37,15 @@ def visit_form(request, study_code, pk, visit_code):
         "missed_reason": visit.missed_reason,
     }
     version = history.record_version(visit)
-    form = VisitForm(request.POST or None, initial={**initial, "version": version})
-    if not refused_as_stale(request, form, version, STALE) and request.method == "POST" and form.is_valid():
+    form = VisitForm(posted(request), initial={**initial, "version": version})
+    stale = refused_as_stale(request, form, version, STALE)
+    if not stale and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             if data["missed"]:
-                visits.mark_missed(visit, reason=data["missed_reason"], by=request.user)
+                visits.mark_missed(
+                    visit, reason=data["missed_reason"], by=request.user, expected_version=data["version"]
+                )
             else:
                 visits.record_visit(
                     visit,
@@ -49,9 +53,11 @@ def visit_form(request, study_code, pk, visit_code):
                     weight_kg=data["weight_kg"],
                     by=request.user,
                     reason=data["reason"],
+                    expected_version=data["version"],
                 )
         except ValidationError as error:
             add_service_errors(form, error)
+            stale = isinstance(error, StaleWrite)
         else:
             messages.success(request, f"{visit.definition.code} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
@@ -63,7 +69,7 @@ def visit_form(request, study_code, pk, visit_code):
         "title": "Visit",
         "signature": visit_reads.standing_signature(visit),
     }
-    return render(request, "ecrf/visit_form.html", context)
+    return render(request, "ecrf/visit_form.html", context, status=409 if stale else 200)
 
 
 @login_required
@@ -73,13 +79,21 @@ def clinical_status_form(request, study_code, pk, visit_code):
     current = visit_reads.clinical_status_of(visit)
     version = history.record_version(current)
     form = ClinicalStatusForm(
-        request.POST or None, instance=current, initial={"assessed_on": visit.actual_date, "version": version}
+        posted(request), instance=current, initial={"assessed_on": visit.actual_date, "version": version}
     )
-    if not refused_as_stale(request, form, version, STALE) and request.method == "POST" and form.is_valid():
+    stale = refused_as_stale(request, form, version, STALE)
+    if not stale and request.method == "POST" and form.is_valid():
         try:
-            visits.save_clinical_status(visit, by=request.user, reason=form.cleaned_data["reason"], **form.findings())
+            visits.save_clinical_status(
+                visit,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+                **form.findings(),
+            )
         except ValidationError as error:
             add_service_errors(form, error)
+            stale = isinstance(error, StaleWrite)
         else:
             messages.success(request, f"Clinical status at {visit.definition.code} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
@@ -91,7 +105,7 @@ def clinical_status_form(request, study_code, pk, visit_code):
         "title": "Clinical status",
         "signature": visit_reads.standing_signature(visit),
     }
-    return render(request, "ecrf/visit_form.html", context)
+    return render(request, "ecrf/visit_form.html", context, status=409 if stale else 200)
 
 
 STALE = "Someone saved this form after you opened it. Nothing of yours was saved: reload to see their changes."

@@ -62,9 +62,9 @@ def test_a_partial_checklist_is_saved_and_a_complete_one_makes_the_subject_eligi
     subject_consent = reverse("ecrf:consent", args=[site_staff.code, subject.pk])
     coordinator.post(subject_consent, {"consent_date": "2021-01-01", "consent_version": "1.0"})
     url = reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])
-    coordinator.post(url, {"I1": "yes"})
+    coordinator.post(url, {"I1": "yes", "version": opened_version(coordinator, url)})
     assert EligibilityAnswer.objects.filter(subject=subject).count() == 1
-    coordinator.post(url, {"I1": "yes", "E1": "no"})
+    coordinator.post(url, {"I1": "yes", "E1": "no", "version": opened_version(coordinator, url)})
     subject.refresh_from_db()
     assert subject.status == SubjectStatus.ELIGIBLE
 
@@ -72,11 +72,28 @@ def test_a_partial_checklist_is_saved_and_a_complete_one_makes_the_subject_eligi
 def test_changing_a_saved_answer_asks_for_a_reason(coordinator, site_staff, new_subject):
     subject = new_subject(consented=True)
     url = reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])
-    page = coordinator.post(url, {"I1": "yes", "E1": "yes"}).content.decode()
+    version = opened_version(coordinator, url)
+    page = coordinator.post(url, {"I1": "yes", "E1": "yes", "version": version}).content.decode()
     assert "Give a reason for this change" in page
     assert EligibilityAnswer.objects.get(subject=subject, criterion__code="E1").answer is False
-    coordinator.post(url, {"I1": "yes", "E1": "yes", "reason": "Diabetes in the GP letter"})
+    coordinator.post(url, {"I1": "yes", "E1": "yes", "reason": "Diabetes in the GP letter", "version": version})
     assert EligibilityAnswer.objects.get(subject=subject, criterion__code="E1").answer is True
+
+
+def test_a_checklist_opened_before_someone_elses_save_is_refused(coordinator, site_staff, new_subject):
+    subject = new_subject(consented=True)
+    url = reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])
+    stale = opened_version(coordinator, url)
+    coordinator.post(url, {"I1": "yes", "E1": "yes", "reason": "Diabetes in the GP letter", "version": stale})
+    refused = coordinator.post(url, {"I1": "no", "E1": "no", "reason": "Other reading", "version": stale})
+    assert refused.status_code == 409
+    assert "Someone saved this checklist after you opened it" in refused.content.decode()
+    assert EligibilityAnswer.objects.get(subject=subject, criterion__code="E1").answer is True
+
+
+def opened_version(client, url) -> int:
+    """The version a form carries when a person opens it."""
+    return client.get(url).context["form"]["version"].value()
 
 
 def test_consent_before_screening_is_refused_with_the_reason(coordinator, site_staff, new_subject):
