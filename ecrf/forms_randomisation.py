@@ -3,13 +3,15 @@
 from django import forms
 
 from ecrf.forms import submit_helper
+from ecrf.services.randomisation import MAX_SLOTS_PER_STRATUM
 
 MAX_CSV_BYTES = 2_000_000
 
 
 class GenerateListForm(forms.Form):
-    seed = forms.IntegerField(min_value=0, help_text="Keep it secret: anyone with the seed can rebuild the list.")
-    slots_per_stratum = forms.IntegerField(min_value=1, max_value=10000, initial=100)
+    """No seed: the list comes from a fresh 256-bit secret from the OS, shown afterwards on this page."""
+
+    slots_per_stratum = forms.IntegerField(min_value=1, max_value=MAX_SLOTS_PER_STRATUM, initial=100)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

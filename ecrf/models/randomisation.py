@@ -15,7 +15,13 @@ class RandomisationList(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="randomisation_lists")
     protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=10, choices=[("generated", "Generated"), ("imported", "Imported CSV")])
-    seed = models.BigIntegerField(null=True, blank=True, help_text="Generation seed; secret, seen by data managers.")
+    seed = models.BigIntegerField(
+        null=True, blank=True, help_text="Legacy: the small seed of lists generated before secrets (issue 13)."
+    )
+    secret_hex = models.CharField(
+        max_length=64, blank=True, help_text="256-bit generation secret (hex); seen only by data managers."
+    )
+    slots_per_stratum = models.PositiveIntegerField(null=True, blank=True, help_text="Asked for at generation.")
     source_name = models.CharField(max_length=200, blank=True)
     commitment_sha256 = models.CharField(max_length=64)
     is_active = models.BooleanField(default=True)
@@ -28,7 +34,7 @@ class RandomisationList(models.Model):
         related_name="+",
         help_text="Empty: created on the command line (see source name).",
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["secret_hex"])  # never changes; no second copy of it
 
     class Meta:
         ordering = ["study", "-created_at"]
@@ -69,7 +75,8 @@ class RandomisationListAccess(models.Model):
     list = models.ForeignKey(RandomisationList, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(
-        max_length=10, choices=[("view", "Viewed"), ("download", "Downloaded"), ("create", "Created")]
+        max_length=10,
+        choices=[("view", "Viewed"), ("download", "Downloaded"), ("create", "Created"), ("secret", "Saw the secret")],
     )
     at = models.DateTimeField(auto_now_add=True)
 

@@ -1,12 +1,24 @@
-"""Reads for randomisation: baseline inputs of a subject, list summaries, and the integrity check."""
+"""Reads for randomisation: baseline inputs of a subject, strata, list summaries, regeneration from a list's
+secret, and the integrity check."""
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
 from ecrf.commitment import commitment_of
-from ecrf.models import Allocation, ClinicalStatus, LabValue, RandomisationList, RandomisationSlot, Study, Subject
+from ecrf.list_generator import list_rows
+from ecrf.models import (
+    Allocation,
+    ClinicalStatus,
+    LabValue,
+    ProtocolVersion,
+    RandomisationList,
+    RandomisationSlot,
+    Study,
+    Subject,
+)
 
 
 def baseline_inputs(subject: Subject, visit_code: str) -> tuple[dict[str, float], bool | None]:
@@ -25,6 +37,55 @@ def baseline_inputs(subject: Subject, visit_code: str) -> tuple[dict[str, float]
         .first()
     )
     return labs, status
+
+
+def strata_of(protocol, site_codes: list[str]) -> list[str]:
+    """Every stratum key of the protocol: one level of each factor, factors in protocol order."""
+    levels = []
+    for factor in protocol.stratification_factors.order_by("order"):
+        codes = sorted(site_codes) if factor.source == "site" else [level["code"] for level in factor.levels]
+        levels.append([f"{factor.code}:{code}" for code in codes])
+    return ["|".join(combo) for combo in itertools.product(*levels)] if levels else ["all"]
+
+
+def site_codes(study: Study) -> list[str]:
+    return list(study.sites.order_by("code").values_list("code", flat=True))
+
+
+@dataclass
+class Regenerated:
+    rows: list[tuple]  # (stratum, sequence, arm, code, block, block size)
+    commitment_sha256: str
+
+
+def regenerate(
+    study: Study, protocol_version: str, secret: bytes, slots_per_stratum: int, site_codes: list[str]
+) -> Regenerated:
+    """The list that ``secret`` gives for this protocol version and these sites: the statistician's re-run.
+
+    Writes nothing. Generating a list stores exactly these rows, so the commitment is the stored one."""
+    protocol = ProtocolVersion.objects.get(study=study, version=protocol_version)
+    rows = list_rows(
+        study_code=study.code,
+        arms=list(protocol.arms.order_by("order")),
+        strata=strata_of(protocol, site_codes),
+        secret=secret,
+        slots_per_stratum=slots_per_stratum,
+    )
+    commitment = commitment_of(study, protocol_version, [(r[0], r[1], r[2].code, r[3]) for r in rows])
+    return Regenerated(rows, commitment)
+
+
+def generated_for_sites(randomisation_list: RandomisationList) -> list[str]:
+    """The site codes a list was generated for, read from its strata (sites may have joined since)."""
+    factor = randomisation_list.protocol.stratification_factors.filter(source="site").first()
+    if factor is None:
+        return []
+    prefix = f"{factor.code}:"
+    strata = RandomisationSlot.objects.filter(list=randomisation_list).values_list("stratum", flat=True).distinct()
+    return sorted(
+        {part.removeprefix(prefix) for stratum in strata for part in stratum.split("|") if part.startswith(prefix)}
+    )
 
 
 def active_list(study: Study) -> RandomisationList | None:
@@ -63,6 +124,7 @@ class Verification:
     commitment_matches: bool = True
     problems: list[str] = field(default_factory=list)
     allocations_checked: int = 0
+    regenerated: bool | None = None  # None: the list has no secret (imported, or a legacy seed)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +144,7 @@ def verify_list(randomisation_list: RandomisationList) -> Verification:
             f"The list's content does not match its commitment (stored {randomisation_list.commitment_sha256[:12]}…, "
             f"recomputed {recomputed[:12]}…): slots were changed after the list was created."
         )
+    _check_regeneration(randomisation_list, result)
     allocations = (
         Allocation.objects.filter(slot__list=randomisation_list)
         .select_related("slot__arm", "arm", "subject")
@@ -103,6 +166,25 @@ def verify_list(randomisation_list: RandomisationList) -> Verification:
         if sequences != list(range(1, len(sequences) + 1)):
             result.problems.append(f"Stratum {stratum}: slots taken in the order {sequences}, not 1, 2, 3, …")
     return result
+
+
+def _check_regeneration(randomisation_list: RandomisationList, result: Verification) -> None:
+    """A generated list's secret must give back its commitment: the list is the one the secret produced."""
+    if not randomisation_list.secret_hex:
+        return
+    again = regenerate(
+        randomisation_list.study,
+        randomisation_list.protocol.version,
+        bytes.fromhex(randomisation_list.secret_hex),
+        randomisation_list.slots_per_stratum,
+        generated_for_sites(randomisation_list),
+    )
+    result.regenerated = again.commitment_sha256 == randomisation_list.commitment_sha256
+    if not result.regenerated:
+        result.problems.append(
+            f"Regenerating from the list's secret gives commitment {again.commitment_sha256[:12]}…, not the stored "
+            f"{randomisation_list.commitment_sha256[:12]}…: this is not the list the secret produced."
+        )
 
 
 def legacy_allocations(study: Study) -> int:

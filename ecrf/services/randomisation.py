@@ -5,17 +5,12 @@ protocol (e.g. ``meld:gt15|site:BJ-5MC``). Allocation takes the next free slot o
 holding a row lock on the list, so concurrent requests queue instead of racing.
 """
 
-import hashlib
-import hmac
-import itertools
-import random
-import string
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from analysis import scores
 from ecrf.commitment import commitment_of
+from ecrf.list_generator import new_secret
 from ecrf.models import (
     Allocation,
     RandomisationList,
@@ -25,22 +20,13 @@ from ecrf.models import (
     Subject,
 )
 from ecrf.selectors.protocols import latest_protocol
-from ecrf.selectors.randomisation import baseline_inputs
+from ecrf.selectors.randomisation import baseline_inputs, regenerate, site_codes
 from ecrf.services.audit import require_reason, save_record
 from ecrf.services.locking import lock_subject
 from ecrf.services.subjects import allocate_from_slot
 
-CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IO")
-BLOCK_MULTIPLES = (1, 2, 3)
-
-
-def strata_of(protocol, site_codes: list[str]) -> list[str]:
-    """Every stratum key of the protocol: one level of each factor, factors in protocol order."""
-    levels = []
-    for factor in protocol.stratification_factors.order_by("order"):
-        codes = sorted(site_codes) if factor.source == "site" else [level["code"] for level in factor.levels]
-        levels.append([f"{factor.code}:{code}" for code in codes])
-    return ["|".join(combo) for combo in itertools.product(*levels)] if levels else ["all"]
+MAX_SLOTS_PER_STRATUM = 10000
+MIN_SECRET_BYTES, MAX_SECRET_BYTES = 16, 32  # 128 to 256 bits; secret_hex holds 64 hex digits
 
 
 def stratum_of(subject: Subject) -> str:
@@ -75,50 +61,26 @@ def _baseline_score(subject: Subject, factor) -> int:
     return scores.meld(**inputs, dialysis=dialysis)
 
 
-def permuted_blocks(arms, slots: int, rng: random.Random):
-    """(arm, block number, block size) for at least ``slots`` places, in whole blocks of randomly varying size."""
-    unit = [arm for arm in arms for _ in range(arm.ratio)]
-    places, block = [], 0
-    while len(places) < slots:
-        block += 1
-        size_multiple = rng.choice(BLOCK_MULTIPLES)
-        content = unit * size_multiple
-        rng.shuffle(content)
-        places += [(arm, block, len(content)) for arm in content]
-    return places
-
-
 @transaction.atomic
-def generate_list(*, study: Study, seed: int, slots_per_stratum: int, by) -> RandomisationList:
-    """Generate and store a list: the same study, protocol, sites and seed give the same list."""
+def generate_list(*, study: Study, slots_per_stratum: int, by, secret: bytes | None = None) -> RandomisationList:
+    """Generate and store a list from a fresh 256-bit secret from the OS, or from ``secret`` (a statistician's
+    re-run of a stored list's secret gives the identical list and commitment)."""
     protocol = randomised_protocol(study)
-    if not 1 <= slots_per_stratum <= 10000:
-        raise ValidationError({"slots_per_stratum": "Give between 1 and 10000 slots per stratum."})
-    # Seeded so the statistician can regenerate the list; the seed is known only to data managers.
-    rng = random.Random(f"{study.code}:{protocol.version}:{seed}")  # noqa: S311
-    arms = list(protocol.arms.order_by("order"))
-    used_codes, rows = set(), []
-    for stratum in strata_of(protocol, site_codes(study)):
-        for sequence, (arm, block, size) in enumerate(permuted_blocks(arms, slots_per_stratum, rng), start=1):
-            code = _slot_code(study, seed, stratum, sequence, used_codes)
-            rows.append((stratum, sequence, arm, code, block, size))
-    return _store(study, protocol, rows, by=by, source="generated", seed=seed)
-
-
-def _slot_code(study: Study, seed: int, stratum: str, sequence: int, used: set[str]) -> str:
-    """A code that reveals nothing: keyed hash of the slot, not drawn from the generator staff could observe."""
-    key = f"{study.code}:{seed}".encode()
-    for attempt in itertools.count():
-        digest = hmac.new(key, f"{stratum}|{sequence}|{attempt}".encode(), hashlib.sha256).digest()
-        code = f"{study.code}-" + "".join(CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in digest[:6])
-        if code not in used:
-            used.add(code)
-            return code
-    raise AssertionError("unreachable")
-
-
-def site_codes(study: Study) -> list[str]:
-    return list(study.sites.order_by("code").values_list("code", flat=True))
+    if not 1 <= slots_per_stratum <= MAX_SLOTS_PER_STRATUM:
+        raise ValidationError({"slots_per_stratum": f"Give between 1 and {MAX_SLOTS_PER_STRATUM} slots per stratum."})
+    secret = new_secret() if secret is None else secret
+    if not MIN_SECRET_BYTES <= len(secret) <= MAX_SECRET_BYTES:
+        raise ValidationError("A randomisation secret has 128 to 256 bits (32 to 64 hex digits).")
+    generated = regenerate(study, protocol.version, secret, slots_per_stratum, site_codes(study))
+    return _store(
+        study,
+        protocol,
+        generated.rows,
+        by=by,
+        source="generated",
+        secret_hex=secret.hex(),
+        slots_per_stratum=slots_per_stratum,
+    )
 
 
 def randomised_protocol(study: Study):
@@ -128,7 +90,7 @@ def randomised_protocol(study: Study):
     return protocol
 
 
-def _store(study, protocol, rows, *, by, source, seed=None, source_name="") -> RandomisationList:
+def _store(study, protocol, rows, *, by, source, source_name="", **generation) -> RandomisationList:
     """Replace the active list (only while unused) with these rows; ``by`` None means the command line."""
     current = RandomisationList.objects.select_for_update().filter(study=study, is_active=True).first()
     if current is not None:
@@ -142,8 +104,8 @@ def _store(study, protocol, rows, *, by, source, seed=None, source_name="") -> R
         study=study,
         protocol=protocol,
         source=source,
-        seed=seed,
         source_name=source_name,
+        **generation,
         commitment_sha256=commitment,
         created_by=by,
     )

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ecrf.models import RandomisationList, Study
-from ecrf.services.randomisation import randomised_protocol, site_codes, store_imported, strata_of
+from ecrf.selectors.randomisation import site_codes, strata_of
+from ecrf.services.randomisation import randomised_protocol, store_imported
 
 COLUMNS = ["stratum", "sequence", "arm", "code"]
 # An arm's share of a stratum may differ from the protocol's by at most this many slots, or 10 % of the stratum.

@@ -1,6 +1,7 @@
 """The randomisation list, for data managers only: summary, generation, import, the slots and their download.
 
-Every view of the slots and every download leaves an access row; site staff get 403 on all of these URLs.
+Every view of the slots, of the generation secret (on the summary page) and every download leaves an access row;
+site staff get 403 on all of these URLs.
 """
 
 import csv
@@ -33,10 +34,13 @@ def manage(request, study_code):
 def _render_manage(request, access, generate_form, import_form, status=200):
     current = reads.active_list(access.study)
     strata = reads.strata_summary(current) if current else []
+    if current is not None and current.secret_hex:
+        randomisation.record_access(current, user=request.user, action="secret")  # the page shows it
     context = {
         "access": access,
         "list": current,
         "strata": strata,
+        "sites": reads.generated_for_sites(current) if current and current.secret_hex else [],
         "accesses": current.accesses.select_related("user")[:20] if current else [],
         "legacy": reads.legacy_allocations(access.study),
         "in_use": any(row["used"] for row in strata),

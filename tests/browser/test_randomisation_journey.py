@@ -53,7 +53,6 @@ def screened_subject(code, *, diabetic=False):
 def dlc_list(demo_data):
     randomisation.generate_list(
         study=Study.objects.get(code="DLC"),
-        seed=20101015,
         slots_per_stratum=20,
         by=get_user_model().objects.get(username="datamanager"),
     )

@@ -1,5 +1,9 @@
-"""Randomisation lists: balanced permuted blocks, reproducible seeds, committed content, ordered allocation."""
+"""Randomisation lists: balanced permuted blocks, a secret no one can guess, reproducible from it, committed
+content, ordered allocation."""
 
+import hashlib
+import hmac
+import random
 from collections import Counter, defaultdict
 
 import pytest
@@ -7,15 +11,18 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from ecrf.list_generator import CODE_ALPHABET
 from ecrf.models import Allocation, RandomisationList, RandomisationSlot, SubjectStatus
 from ecrf.services import randomisation
 from tests.conftest import HIGH_MELD_LABS
+
+FIXED_SECRET = bytes(range(32))  # a known secret keeps the shape tests independent of chance
 
 
 @pytest.fixture
 def generated(randomised_protocol, data_manager):
     return randomisation.generate_list(
-        study=randomised_protocol.study, seed=2026, slots_per_stratum=40, by=data_manager
+        study=randomised_protocol.study, secret=FIXED_SECRET, slots_per_stratum=40, by=data_manager
     )
 
 
@@ -49,13 +56,68 @@ def test_each_stratum_has_at_least_the_slots_asked_for_in_whole_blocks(generated
         assert 40 <= generated.slots.filter(stratum=stratum).count() < 46
 
 
-def test_the_same_seed_gives_the_same_list(randomised_protocol, data_manager):
-    first = randomisation.generate_list(study=randomised_protocol.study, seed=7, slots_per_stratum=20, by=data_manager)
-    again = randomisation.generate_list(study=randomised_protocol.study, seed=7, slots_per_stratum=20, by=data_manager)
-    other = randomisation.generate_list(study=randomised_protocol.study, seed=8, slots_per_stratum=20, by=data_manager)
+def test_the_same_secret_gives_the_same_list_and_commitment(randomised_protocol, data_manager):
+    study = randomised_protocol.study
+    first = randomisation.generate_list(study=study, secret=FIXED_SECRET, slots_per_stratum=20, by=data_manager)
+    again = randomisation.generate_list(study=study, secret=FIXED_SECRET, slots_per_stratum=20, by=data_manager)
     assert slots_of(first) == slots_of(again)
     assert first.commitment_sha256 == again.commitment_sha256
-    assert slots_of(other) != slots_of(first)
+
+
+def test_two_generations_without_a_secret_give_different_lists_and_secrets(randomised_protocol, data_manager):
+    study = randomised_protocol.study
+    first = randomisation.generate_list(study=study, slots_per_stratum=20, by=data_manager)
+    second = randomisation.generate_list(study=study, slots_per_stratum=20, by=data_manager)
+    assert first.secret_hex != second.secret_hex
+    assert slots_of(first) != slots_of(second)
+    assert first.commitment_sha256 != second.commitment_sha256
+
+
+def test_regenerating_from_the_stored_secret_gives_the_stored_list(randomised_protocol, data_manager):
+    stored = randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=20, by=data_manager)
+    again = randomisation.regenerate(
+        stored.study, "1.0", bytes.fromhex(stored.secret_hex), stored.slots_per_stratum, ["SITE-A"]
+    )
+    assert again.commitment_sha256 == stored.commitment_sha256
+    assert sorted((r[0], r[1], r[2].code, r[3]) for r in again.rows) == slots_of(stored)
+    assert RandomisationList.objects.count() == 1  # regenerating writes nothing
+
+
+def _old_scheme(study_code, version, seed, arms, strata, slots):
+    """The derivation before issue 13: Mersenne Twister seeded from a small integer, codes keyed by it."""
+    rng = random.Random(f"{study_code}:{version}:{seed}")  # noqa: S311
+    unit = [arm for arm, ratio in arms for _ in range(ratio)]
+    for stratum in strata:
+        placed = []
+        while len(placed) < slots:
+            content = unit * rng.choice((1, 2, 3))
+            rng.shuffle(content)
+            placed += content
+        digest = hmac.new(f"{study_code}:{seed}".encode(), f"{stratum}|1|0".encode(), hashlib.sha256).digest()
+        first_code = f"{study_code}-" + "".join(CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in digest[:6])
+        yield stratum, placed, first_code
+
+
+def test_stored_list_cannot_be_regenerated_from_any_small_seed(randomised_protocol, data_manager):
+    stored = randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=20, by=data_manager)
+    assert len(bytes.fromhex(stored.secret_hex)) * 8 >= 128
+    slots = slots_of(stored)
+    strata = sorted({s for s, *_ in slots})
+    arms_by_stratum = {st: [arm for s, _, arm, _ in slots if s == st] for st in strata}
+    first_codes = {st: next(code for s, n, _, code in slots if s == st and n == 1) for st in strata}
+    arms = [(arm.code, arm.ratio) for arm in stored.protocol.arms.order_by("order")]
+    for seed in range(2001):
+        for stratum, placed, first_code in _old_scheme("TRIAL", "1.0", seed, arms, strata, 20):
+            assert placed != arms_by_stratum[stratum], f"seed {seed} reproduces the arms of {stratum}"
+            assert first_code != first_codes[stratum], f"seed {seed} reproduces the first code of {stratum}"
+
+
+def test_a_secret_shorter_than_128_bits_is_refused(randomised_protocol, data_manager):
+    with pytest.raises(ValidationError, match="128 to 256 bits"):
+        randomisation.generate_list(
+            study=randomised_protocol.study, secret=b"short", slots_per_stratum=10, by=data_manager
+        )
+    assert not RandomisationList.objects.exists()
 
 
 def test_codes_are_unique_and_do_not_follow_the_sequence(generated):
@@ -74,7 +136,7 @@ def test_the_stored_commitment_is_the_sha256_of_the_canonical_list(generated):
 
 def test_a_non_random_protocol_has_no_list(protocol, data_manager):
     with pytest.raises(ValidationError, match="does not randomise"):
-        randomisation.generate_list(study=protocol.study, seed=1, slots_per_stratum=10, by=data_manager)
+        randomisation.generate_list(study=protocol.study, slots_per_stratum=10, by=data_manager)
 
 
 def test_randomising_takes_the_next_slot_of_the_subjects_stratum(generated, ready_to_randomise, coordinator_a):
@@ -120,7 +182,7 @@ def test_a_second_randomisation_of_the_same_subject_is_refused(generated, ready_
 
 
 def test_an_exhausted_stratum_is_a_clear_error(randomised_protocol, data_manager, ready_to_randomise, coordinator_a):
-    randomisation.generate_list(study=randomised_protocol.study, seed=3, slots_per_stratum=1, by=data_manager)
+    randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=1, by=data_manager)
     for n in range(2):  # a stratum of one block of 2
         randomisation.randomise(ready_to_randomise(f"X{n}"), by=coordinator_a)
     blocks = RandomisationSlot.objects.filter(stratum="meld:le15|site:SITE-A").count()
@@ -138,7 +200,7 @@ def test_without_a_list_randomisation_is_refused(randomised_protocol, ready_to_r
 def test_a_list_in_use_cannot_be_replaced(generated, ready_to_randomise, coordinator_a, data_manager):
     randomisation.randomise(ready_to_randomise("009"), by=coordinator_a)
     with pytest.raises(ValidationError, match="has allocations"):
-        randomisation.generate_list(study=generated.study, seed=99, slots_per_stratum=10, by=data_manager)
+        randomisation.generate_list(study=generated.study, slots_per_stratum=10, by=data_manager)
     assert RandomisationList.objects.get(is_active=True) == generated
 
 
@@ -160,6 +222,17 @@ def test_verify_passes_on_a_clean_list_with_allocations(generated, ready_to_rand
         randomisation.randomise(ready_to_randomise(f"V{n}"), by=coordinator_a)
     call_command("verify_randomisation", study="TRIAL")
     assert "3 allocations took the next free slot of their stratum in order. OK." in capsys.readouterr().out
+
+
+def test_verify_reports_that_the_stored_secret_regenerates_the_list(generated, capsys):
+    call_command("verify_randomisation", study="TRIAL")
+    assert "Regenerating from the list's stored secret gives the same commitment." in capsys.readouterr().out
+
+
+def test_verify_fails_when_the_stored_secret_does_not_give_the_list(generated):
+    RandomisationList.objects.filter(pk=generated.pk).update(secret_hex="ab" * 32)
+    with pytest.raises(CommandError, match="not the list the secret produced"):
+        call_command("verify_randomisation", study="TRIAL")
 
 
 def test_verify_fails_when_a_slot_was_changed_in_the_database(generated):
@@ -185,7 +258,23 @@ def test_verify_fails_when_an_allocation_skipped_a_slot(generated, ready_to_rand
         call_command("verify_randomisation", study="TRIAL")
 
 
-def test_generate_command_prints_the_commitment(randomised_protocol, capsys):
-    call_command("generate_randomisation_list", study="TRIAL", seed=11, slots_per_stratum=10)
+def test_generate_command_prints_the_commitment_but_not_the_secret(randomised_protocol, capsys):
+    call_command("generate_randomisation_list", study="TRIAL", slots_per_stratum=10)
     out = capsys.readouterr().out
-    assert RandomisationList.objects.get(is_active=True).commitment_sha256 in out
+    stored = RandomisationList.objects.get(is_active=True)
+    assert stored.commitment_sha256 in out
+    assert len(stored.secret_hex) == 64
+    assert stored.secret_hex not in out
+
+
+def test_generate_command_refuses_a_seed_with_the_reason(randomised_protocol):
+    with pytest.raises(CommandError, match="--seed is no longer accepted"):
+        call_command("generate_randomisation_list", study="TRIAL", seed="11")
+    assert not RandomisationList.objects.exists()
+
+
+@pytest.mark.parametrize("slots", [0, -5, 10**30])
+def test_generate_command_refuses_bad_slots_per_stratum(randomised_protocol, slots):
+    with pytest.raises(CommandError, match="Give between 1 and 10000 slots per stratum"):
+        call_command("generate_randomisation_list", study="TRIAL", slots_per_stratum=slots)
+    assert not RandomisationList.objects.exists()

@@ -36,7 +36,7 @@ def run_in_parallel(calls):
 def test_parallel_workers_take_distinct_slots_in_order_without_gaps(
     randomised_protocol, data_manager, ready_to_randomise, coordinator_a
 ):
-    randomisation.generate_list(study=randomised_protocol.study, seed=1, slots_per_stratum=SUBJECTS, by=data_manager)
+    randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=SUBJECTS, by=data_manager)
     subjects = [ready_to_randomise(f"C{n:03d}") for n in range(SUBJECTS)]
 
     results = run_in_parallel([lambda s=s: randomisation.randomise(s, by=coordinator_a) for s in subjects])
@@ -53,7 +53,7 @@ def test_parallel_workers_take_distinct_slots_in_order_without_gaps(
 def test_the_same_subject_submitted_twice_at_once_is_allocated_once(
     randomised_protocol, data_manager, ready_to_randomise, coordinator_a
 ):
-    randomisation.generate_list(study=randomised_protocol.study, seed=1, slots_per_stratum=10, by=data_manager)
+    randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=10, by=data_manager)
     subject = ready_to_randomise("TWICE")
 
     results = run_in_parallel([lambda: randomisation.randomise(subject, by=coordinator_a)] * 2)

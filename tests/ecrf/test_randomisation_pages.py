@@ -26,7 +26,7 @@ def team(randomised_protocol, site_b, coordinator_a, investigator_a, coordinator
         (data_manager, Role.DATA_MANAGER, None),
     ]:
         MembershipFactory(user=user, study=study, role=role, site=site)
-    randomisation.generate_list(study=study, seed=5, slots_per_stratum=10, by=data_manager)
+    randomisation.generate_list(study=study, slots_per_stratum=10, by=data_manager)
     return study
 
 
@@ -48,7 +48,7 @@ LIST_URLS = [
 @pytest.mark.parametrize(("method", "url_name"), LIST_URLS)
 def test_site_staff_and_monitors_get_403_on_every_list_url(team, role_fixture, method, url_name, request, client):
     browser = as_user(client, request.getfixturevalue(role_fixture))
-    response = getattr(browser, method)(reverse(url_name, args=[team.code]), {"seed": 1, "slots_per_stratum": 2})
+    response = getattr(browser, method)(reverse(url_name, args=[team.code]), {"slots_per_stratum": 2})
     assert response.status_code == 403
     assert not RandomisationListAccess.objects.exclude(action="create").exists()
 
@@ -71,11 +71,61 @@ def test_downloading_the_list_is_recorded(team, client, data_manager):
 
 def test_the_data_manager_generates_a_list_from_the_page(team, client, data_manager):
     browser = as_user(client, data_manager)
-    response = browser.post(
-        reverse("ecrf:randomisation_generate", args=[team.code]), {"seed": 42, "slots_per_stratum": 6}
-    )
+    before = team.randomisation_lists.get(is_active=True)
+    response = browser.post(reverse("ecrf:randomisation_generate", args=[team.code]), {"slots_per_stratum": 6})
     assert response.status_code == 302
-    assert team.randomisation_lists.get(is_active=True).seed == 42
+    fresh = team.randomisation_lists.get(is_active=True)
+    assert len(fresh.secret_hex) == 64
+    assert fresh.secret_hex != before.secret_hex
+    assert fresh.seed is None
+
+
+def test_the_generate_form_has_no_seed_field(team, client, data_manager):
+    page = as_user(client, data_manager).get(reverse("ecrf:randomisation", args=[team.code])).content.decode()
+    assert 'name="slots_per_stratum"' in page
+    assert 'name="seed"' not in page
+
+
+@pytest.mark.parametrize("slots", ["0", "-3", str(10**30), "lots"])
+def test_the_generate_form_refuses_bad_slots_per_stratum_with_a_message(team, client, data_manager, slots):
+    before = team.randomisation_lists.get(is_active=True)
+    page = as_user(client, data_manager).post(
+        reverse("ecrf:randomisation_generate", args=[team.code]), {"slots_per_stratum": slots}
+    )
+    assert page.status_code == 400
+    assert "slots_per_stratum" in page.content.decode()
+    assert "invalid-feedback" in page.content.decode()
+    assert team.randomisation_lists.get(is_active=True) == before
+
+
+def test_the_secret_is_shown_to_the_data_manager_and_the_view_is_recorded(team, client, data_manager):
+    secret = team.randomisation_lists.get(is_active=True).secret_hex
+    page = as_user(client, data_manager).get(reverse("ecrf:randomisation", args=[team.code])).content.decode()
+    assert f'data-testid="secret">{secret}</code>' in page
+    assert "10 slots per stratum" in page
+    assert "sites SITE-A, SITE-B" in page
+    assert list(RandomisationListAccess.objects.filter(action="secret").values_list("user", flat=True)) == [
+        data_manager.pk
+    ]
+
+
+@pytest.mark.parametrize("role_fixture", ["coordinator_a", "investigator_a", "monitor"])
+def test_the_secret_is_on_no_page_site_staff_or_monitors_see(team, client, request, role_fixture, ready_to_randomise):
+    user = request.getfixturevalue(role_fixture)
+    randomised = ready_to_randomise("S1")
+    allocation = randomisation.randomise(randomised, by=request.getfixturevalue("coordinator_a"))
+    secret = team.randomisation_lists.get(is_active=True).secret_hex
+    browser = as_user(client, user)
+    urls = [
+        reverse("ecrf:study_detail", args=[team.code]),
+        reverse("ecrf:site_detail", args=[team.code, "SITE-A"]),
+        reverse("ecrf:subject_detail", args=[team.code, randomised.pk]),
+    ]
+    for url in urls:
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        assert secret not in response.content.decode(), url
+    assert allocation.randomisation_code in browser.get(urls[2]).content.decode()
 
 
 def test_a_bad_import_shows_the_row_errors_on_the_page(team, client, data_manager):
@@ -173,7 +223,7 @@ def test_an_exhausted_stratum_shows_as_an_alert_to_data_managers(
 ):
     study = randomised_protocol.study
     MembershipFactory(user=data_manager, study=study, role=Role.DATA_MANAGER, site=None)
-    randomisation.generate_list(study=study, seed=3, slots_per_stratum=1, by=data_manager)
+    randomisation.generate_list(study=study, slots_per_stratum=1, by=data_manager)
     free = RandomisationSlot.objects.filter(stratum="meld:le15|site:SITE-A").count()
     for n in range(free):
         randomisation.randomise(ready_to_randomise(f"E{n}"), by=coordinator_a)

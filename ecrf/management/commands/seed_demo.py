@@ -81,7 +81,7 @@ class Command(BaseCommand):
         users = self._accounts(studies, sites[0], created)
         for protocol in protocols:
             if protocol.is_randomised and not protocol.study.randomisation_lists.exists():
-                generate_list(study=protocol.study, seed=seed, slots_per_stratum=100, by=users["datamanager"])
+                generate_list(study=protocol.study, slots_per_stratum=100, by=users["datamanager"])
                 created.append(f"{protocol.study.code} randomisation list")
         for protocol in protocols if with_subjects else []:
             cohort = COHORTS.get(protocol.study.code)

@@ -1,4 +1,5 @@
-"""manage.py verify_randomisation --study CODE: recompute the commitment and check the order of allocation."""
+"""manage.py verify_randomisation --study CODE: recompute the commitment (and, for a generated list, regenerate it
+from its secret) and check the order of allocation."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -25,6 +26,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{legacy} randomised allocations predate this list (no slot) and are not checked.")
         if not result.ok:
             raise CommandError("Verification FAILED:\n" + "\n".join(f"  - {p}" for p in result.problems))
+        if result.regenerated:
+            self.stdout.write("Regenerating from the list's stored secret gives the same commitment.")
+        else:
+            self.stdout.write("The list has no stored secret (imported or legacy): regeneration not checked.")
         self.stdout.write(
             f"{target.code}: commitment {randomisation_list.commitment_sha256} matches; "
             f"{result.allocations_checked} allocations took the next free slot of their stratum in order. OK."
