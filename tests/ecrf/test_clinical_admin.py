@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from ecrf.roles import Role
 from ecrf.services.organisation import make_data_manager_staff
-from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def trial_data_manager(protocol):
 
 
 def admin_client(client, user):
-    assert client.login(username=user.username, password=TEST_PASSWORD)
+    client.force_login(user)
     return client
 
 
