@@ -4,7 +4,9 @@ import os
 from datetime import UTC, date, datetime
 
 import pytest
+from django.test import RequestFactory
 
+from ecrf.credentials import request_password_checker
 from ecrf.roles import Role
 from ecrf.services import events, subjects
 from ecrf.services import labs as lab_services
@@ -72,6 +74,12 @@ def outsider(db):
 def superuser(db):
     user = UserFactory(username="root", is_staff=True, is_superuser=True)
     return user
+
+
+@pytest.fixture
+def check_password(db):
+    """The signature password check as the signature page makes it: a sign-in attempt from 127.0.0.1."""
+    return request_password_checker(RequestFactory().post("/"))
 
 
 def pytest_collection_modifyitems(config, items):

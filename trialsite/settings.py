@@ -1,6 +1,7 @@
 """Settings for the trial site, every deployment choice read from the environment (see README)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.messages import constants as message_constants
@@ -27,20 +28,29 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    "axes",
+    "csp",
     "ecrf",
     "analysis",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, before the headers below: they keep whitenoise's long caching.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "trialsite.middleware.PermissionsPolicyMiddleware",
+    "trialsite.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trialsite.middleware.AbsoluteSessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trialsite.urls"
@@ -71,6 +81,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ecrf:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -80,13 +92,64 @@ SESSION_COOKIE_AGE = env.env_int("SESSION_IDLE_SECONDS", 1800)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# ... and after 12 hours however active: a session left running on a ward computer does not last for days.
+SESSION_ABSOLUTE_SECONDS = env.env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+
+# Repeated wrong passwords (sign-in or signature: one credential, one counter) lock the username, and many
+# from one address lock the address. The state lives in the database, shared by every gunicorn worker.
+AXES_HANDLER = "trialsite.lockout.UserAndAddressHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 5)
+LOCKOUT_ADDRESS_FAILURE_LIMIT = env.env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
+AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_CALLABLE = "trialsite.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "trialsite.lockout.client_address"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# A success must not wipe the address's count: one known password would reset an attacker's budget.
+AXES_RESET_ON_SUCCESS = False
 # Cookies travel only over TLS unless told otherwise: `make run` on plain http://127.0.0.1 turns this off.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.env_bool("SECURE_COOKIES", default=True)
 SECURE_HSTS_SECONDS = env.env_int("HSTS_SECONDS", 0)
-if env.env_bool("BEHIND_TLS_PROXY", default=False):
+# Both only take effect once HSTS_SECONDS is set; they cover this host's own subdomains, not the parent domain.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.env_bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.env_bool("HSTS_PRELOAD", default=True)
+# Off by default so `make run` works on plain http://127.0.0.1; deployments behind TLS turn it on.
+SECURE_SSL_REDIRECT = env.env_bool("SSL_REDIRECT", default=False)
+BEHIND_TLS_PROXY = env.env_bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Only the site's own files: vendored Bootstrap, no inline script or style (Bootstrap's icons are data: SVGs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features the eCRF never uses, refused to every page and anything embedded in it.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

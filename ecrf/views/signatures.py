@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ecrf.access import require_study_role
+from ecrf.credentials import request_password_checker
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
 from ecrf.services import signatures
@@ -35,7 +36,12 @@ def sign(request, study_code, pk, visit_code):
     form = SignForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            signatures.sign_visit(visit, by=request.user, password=form.cleaned_data["password"])
+            signatures.sign_visit(
+                visit,
+                by=request.user,
+                password=form.cleaned_data["password"],
+                check_password=request_password_checker(request),
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:

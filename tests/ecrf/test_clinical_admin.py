@@ -11,7 +11,7 @@ from ecrf.roles import Role
 from ecrf.services import events
 from ecrf.services import labs as lab_services
 from ecrf.services.organisation import make_data_manager_staff
-from tests.factories import TEST_PASSWORD, MembershipFactory, StudyFactory, UserFactory
+from tests.factories import MembershipFactory, StudyFactory, UserFactory
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def trial_data_manager(protocol):
 
 
 def admin_client(client, user):
-    assert client.login(username=user.username, password=TEST_PASSWORD)
+    client.force_login(user)
     return client
 
 

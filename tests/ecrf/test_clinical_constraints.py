@@ -247,10 +247,10 @@ def test_release_results_are_kept_with_the_infusion_given_under_deviation(alloca
     assert InfusionEvent.objects.get().release_deviation == "PD-3"
 
 
-def test_an_infusion_at_a_signed_visit_is_refused(allocated_subject, coordinator_a, investigator_a):
+def test_an_infusion_at_a_signed_visit_is_refused(allocated_subject, coordinator_a, investigator_a, check_password):
     visit = w0(allocated_subject)
     visits.record_visit(visit, actual_date=date(2021, 1, 2), by=coordinator_a)
-    signatures.sign_visit(visit, by=investigator_a, password=TEST_PASSWORD)
+    signatures.sign_visit(visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
     with pytest.raises(ValidationError, match="signed"):
         _infusion(allocated_subject, coordinator_a, release={"viab": 91, "myco": True})
     assert not InfusionEvent.objects.exists()

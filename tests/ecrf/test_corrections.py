@@ -74,12 +74,16 @@ def test_an_infusion_correction_recomputes_the_dose_and_keeps_the_release_result
     assert corrected.release_results.count() == 2
 
 
-def test_an_infusion_at_a_signed_visit_cannot_be_corrected(coordinator, infusion, investigator_a, allocated_subject):
+def test_an_infusion_at_a_signed_visit_cannot_be_corrected(
+    coordinator, infusion, investigator_a, allocated_subject, check_password
+):
     MembershipFactory(
         user=investigator_a, study=allocated_subject.study, role=Role.INVESTIGATOR, site=infusion.subject.site
     )
     visits.record_visit(infusion.visit, actual_date=date(2021, 1, 2), by=investigator_a)
-    signatures.sign_visit(infusion.visit, by=investigator_a, password=TEST_PASSWORD, meaning="I approve")
+    signatures.sign_visit(
+        infusion.visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password, meaning="I approve"
+    )
     edit_url = url("infusion_edit", infusion)
     page = coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))
     assert "forms are read-only until a data manager unlocks them" in page.content.decode()

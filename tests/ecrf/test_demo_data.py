@@ -13,7 +13,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Q
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from analysis.scores import child_pugh, encephalopathy_category, meld
 from ecrf.demo.cohorts import DLC
@@ -223,7 +223,8 @@ def test_seed_demo_creates_one_account_per_role_that_can_log_in():
         "monitor": Role.MONITOR,
         "datamanager": Role.DATA_MANAGER,
     }
-    assert authenticate(username="coordinator", password="ucmsc-demo-2026") is not None
+    # Through a request, as the login page does: the lockout backend needs the address.
+    assert authenticate(RequestFactory().post("/"), username="coordinator", password="ucmsc-demo-2026") is not None
     assert get_user_model().objects.get(username="admin").is_superuser
 
 

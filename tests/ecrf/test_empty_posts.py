@@ -80,9 +80,9 @@ def test_an_empty_post_to_any_form_is_refused_on_the_page_and_saves_nothing(coor
 
 
 def test_a_post_to_a_signed_visit_is_refused_with_the_signature_named(
-    coordinator, allocated_subject, recorded, investigator_a
+    coordinator, allocated_subject, recorded, investigator_a, check_password
 ):
-    signatures.sign_visit(recorded["visit"], by=investigator_a, password=TEST_PASSWORD)
+    signatures.sign_visit(recorded["visit"], by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
     before = history_rows()
     url = reverse("ecrf:lab_panel", args=[allocated_subject.study.code, allocated_subject.pk, "W0"])
     version = coordinator.get(url).context["form"]["version"].value()

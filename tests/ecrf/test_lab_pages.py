@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from ecrf.models import LabDraw, LabValue
 from ecrf.roles import Role
-from tests.factories import TEST_PASSWORD, MembershipFactory
+from tests.factories import MembershipFactory
 
 DRAWN = "2021-01-02T08:30"
 
@@ -102,7 +102,7 @@ def test_submitting_the_first_entry_twice_saves_it_once(coordinator, url):
 def test_a_coordinator_of_another_site_gets_404(client, url, allocated_subject, coordinator_b, site_b):
     allocated_subject.study.study_sites.create(site=site_b)
     MembershipFactory(user=coordinator_b, study=allocated_subject.study, role=Role.COORDINATOR, site=site_b)
-    assert client.login(username=coordinator_b.username, password=TEST_PASSWORD)
+    client.force_login(coordinator_b)
     assert client.get(url).status_code == 404
 
 

@@ -4,13 +4,13 @@ import pytest
 from django.urls import reverse
 
 from ecrf.roles import Role
-from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 
 @pytest.fixture
 def login(client):
     def as_user(user):
-        assert client.login(username=user.username, password=TEST_PASSWORD)
+        client.force_login(user)
         return client
 
     return as_user

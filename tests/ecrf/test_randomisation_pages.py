@@ -11,7 +11,7 @@ from ecrf.roles import Role
 from ecrf.services import labs as lab_services
 from ecrf.services import randomisation, visits
 from tests.conftest import HIGH_MELD_LABS
-from tests.factories import TEST_PASSWORD, MembershipFactory, StudySiteFactory
+from tests.factories import MembershipFactory, StudySiteFactory
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def team(randomised_protocol, site_b, coordinator_a, investigator_a, coordinator
 
 
 def as_user(client, user):
-    assert client.login(username=user.username, password=TEST_PASSWORD)
+    client.force_login(user)
     return client
 
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from ecrf.models import EligibilityAnswer, Subject, SubjectStatus
 from ecrf.roles import Role
-from tests.factories import TEST_PASSWORD, MembershipFactory
+from tests.factories import MembershipFactory
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def site_staff(protocol, site_a, coordinator_a, monitor):
 
 @pytest.fixture
 def coordinator(client, coordinator_a, site_staff):
-    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
+    client.force_login(coordinator_a)
     return client
 
 
@@ -51,7 +51,7 @@ def test_a_bad_age_is_shown_on_its_field_and_what_was_typed_is_kept(coordinator,
 
 
 def test_a_monitor_cannot_register_subjects(client, monitor, site_staff):
-    assert client.login(username=monitor.username, password=TEST_PASSWORD)
+    client.force_login(monitor)
     assert client.get(register_url(site_staff)).status_code == 403
 
 

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 
 from ecrf.models import LabValue, VisitSignature
@@ -22,26 +23,31 @@ def done_visit(allocated_subject, coordinator_a):
     return w0
 
 
-def test_a_wrong_password_signs_nothing(done_visit, investigator_a):
+def test_a_wrong_password_signs_nothing(done_visit, investigator_a, check_password):
     with pytest.raises(ValidationError, match="password is not correct"):
-        signatures.sign_visit(done_visit, by=investigator_a, password="guess")
+        signatures.sign_visit(done_visit, by=investigator_a, password="guess", check_password=check_password)
     assert not VisitSignature.objects.exists()
 
 
-def test_signing_records_who_when_and_the_meaning(done_visit, investigator_a):
-    signature = signatures.sign_visit(done_visit, by=investigator_a, password=TEST_PASSWORD)
+def test_signing_records_who_when_and_the_meaning(done_visit, investigator_a, check_password):
+    signature = signatures.sign_visit(
+        done_visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password
+    )
     assert (signature.signed_by, signature.meaning) == (investigator_a, signatures.MEANING)
 
 
-def test_a_visit_that_did_not_take_place_cannot_be_signed(allocated_subject, investigator_a):
+def test_a_visit_that_did_not_take_place_cannot_be_signed(allocated_subject, investigator_a, check_password):
     with pytest.raises(ValidationError, match="Only a visit that took place"):
         signatures.sign_visit(
-            allocated_subject.visits.get(definition__code="W4"), by=investigator_a, password=TEST_PASSWORD
+            allocated_subject.visits.get(definition__code="W4"),
+            by=investigator_a,
+            password=TEST_PASSWORD,
+            check_password=check_password,
         )
 
 
-def test_signed_forms_refuse_every_change(done_visit, investigator_a, coordinator_a):
-    signatures.sign_visit(done_visit, by=investigator_a, password=TEST_PASSWORD)
+def test_signed_forms_refuse_every_change(done_visit, investigator_a, coordinator_a, check_password):
+    signatures.sign_visit(done_visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
     value = LabValue.objects.get()
     with pytest.raises(ValidationError, match="read-only"):
         labs.change_lab_value(value, value="21", by=coordinator_a, reason="typo")
@@ -52,9 +58,9 @@ def test_signed_forms_refuse_every_change(done_visit, investigator_a, coordinato
 
 
 def test_unlocking_voids_the_signature_keeps_it_on_record_and_allows_correction(
-    done_visit, investigator_a, coordinator_a, data_manager
+    done_visit, investigator_a, coordinator_a, data_manager, check_password
 ):
-    signatures.sign_visit(done_visit, by=investigator_a, password=TEST_PASSWORD)
+    signatures.sign_visit(done_visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
     with pytest.raises(ValidationError, match="reason"):
         signatures.unlock_visit(done_visit, by=data_manager, reason="")
     signatures.unlock_visit(done_visit, by=data_manager, reason="Query 12: bilirubin transcribed wrongly")
@@ -78,11 +84,11 @@ def test_the_investigator_signs_from_the_page_and_the_lab_form_turns_read_only(
     client, team, done_visit, investigator_a, coordinator_a
 ):
     subject = done_visit.subject
-    assert client.login(username=investigator_a.username, password=TEST_PASSWORD)
+    client.force_login(investigator_a)
     sign_url = reverse("ecrf:sign_visit", args=[team.code, subject.pk, "W0"])
     assert "password is not correct" in client.post(sign_url, {"password": "nope"}).content.decode()
     assert client.post(sign_url, {"password": TEST_PASSWORD}).status_code == 302
-    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
+    client.force_login(coordinator_a)
     lab_page = client.get(reverse("ecrf:lab_panel", args=[team.code, subject.pk, "W0"])).content.decode()
     assert 'data-testid="signed-banner"' in lab_page
     assert "Save results" not in lab_page
@@ -92,7 +98,42 @@ def test_a_coordinator_cannot_sign_and_an_investigator_cannot_unlock(
     client, team, done_visit, coordinator_a, investigator_a
 ):
     subject = done_visit.subject
-    assert client.login(username=coordinator_a.username, password=TEST_PASSWORD)
+    client.force_login(coordinator_a)
     assert client.get(reverse("ecrf:sign_visit", args=[team.code, subject.pk, "W0"])).status_code == 403
-    assert client.login(username=investigator_a.username, password=TEST_PASSWORD)
+    client.force_login(investigator_a)
     assert client.get(reverse("ecrf:unlock_visit", args=[team.code, subject.pk, "W0"])).status_code == 403
+
+
+def test_after_repeated_wrong_signature_passwords_the_right_one_signs_nothing(
+    done_visit, investigator_a, check_password
+):
+    for _ in range(5):
+        with pytest.raises(ValidationError, match="password is not correct|locked"):
+            signatures.sign_visit(done_visit, by=investigator_a, password="guess", check_password=check_password)
+    with pytest.raises(ValidationError, match="locked"):
+        signatures.sign_visit(done_visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
+    assert not VisitSignature.objects.exists()
+
+
+def test_a_signer_locked_out_on_the_page_is_told_on_the_password_field_and_cannot_sign_in(
+    client, team, done_visit, investigator_a
+):
+    client.force_login(investigator_a)
+    sign_url = reverse("ecrf:sign_visit", args=[team.code, done_visit.subject.pk, "W0"])
+    for _ in range(5):
+        client.post(sign_url, {"password": "nope"})
+    response = client.post(sign_url, {"password": TEST_PASSWORD})
+    assert response.status_code == 200
+    assert "your account is locked" in str(response.context["form"].errors["password"])
+    assert not VisitSignature.objects.exists()
+    login = Client().post(reverse("login"), {"username": investigator_a.username, "password": TEST_PASSWORD})
+    assert login.status_code == 429
+
+
+def test_signing_keeps_the_session_as_it_was(client, team, done_visit, investigator_a):
+    client.force_login(investigator_a)
+    session_key = client.session.session_key
+    sign_url = reverse("ecrf:sign_visit", args=[team.code, done_visit.subject.pk, "W0"])
+    assert client.post(sign_url, {"password": TEST_PASSWORD}).status_code == 302
+    assert client.session.session_key == session_key
+    assert VisitSignature.objects.get().signed_by == investigator_a

@@ -108,3 +108,53 @@ def test_cookies_are_secure_unless_turned_off():
 def test_a_non_numeric_session_timeout_is_refused_by_name():
     with pytest.raises(ImproperlyConfigured, match="SESSION_IDLE_SECONDS"):
         env.env_int("SESSION_IDLE_SECONDS", 1800, environ={"SESSION_IDLE_SECONDS": "half an hour"})
+
+
+PRODUCTION_LIKE = {
+    "SECRET_KEY": "a-long-random-production-key-" + "x7Kq9Lm2Np4Rs6Tv8Wy0Zb3Cd5Fg7Hj",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "ecrf.hospital.example",
+    "HSTS_SECONDS": "31536000",
+    "SSL_REDIRECT": "true",
+    "SECURE_COOKIES": "true",
+}
+
+
+def test_deploy_check_is_clean_with_production_like_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_LIKE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hsts_and_the_ssl_redirect_come_from_the_environment():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, s.SECURE_SSL_REDIRECT)"
+    )
+    chosen = run_manage(
+        "shell", "--no-imports", "-c", code, **PRODUCTION_LIKE, HSTS_INCLUDE_SUBDOMAINS="false", HSTS_PRELOAD="no"
+    )
+    plain = run_manage("shell", "--no-imports", "-c", code, SECRET_KEY="k" * 50)
+    assert chosen.stdout.split() == ["31536000", "False", "False", "True"], chosen.stderr
+    assert plain.stdout.split() == ["0", "True", "True", "False"], plain.stderr
+
+
+def test_session_limit_and_lockout_come_from_the_environment():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SESSION_ABSOLUTE_SECONDS, s.AXES_FAILURE_LIMIT, s.LOCKOUT_ADDRESS_FAILURE_LIMIT, "
+        "int(s.AXES_COOLOFF_TIME.total_seconds()))"
+    )
+    default = run_manage("shell", "--no-imports", "-c", code, SECRET_KEY="k" * 50)
+    chosen = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        SECRET_KEY="k" * 50,
+        SESSION_ABSOLUTE_SECONDS="3600",
+        LOGIN_FAILURE_LIMIT="3",
+        LOGIN_ADDRESS_FAILURE_LIMIT="20",
+        LOGIN_COOLOFF_MINUTES="60",
+    )
+    assert default.stdout.split() == ["43200", "5", "50", "1800"], default.stderr
+    assert chosen.stdout.split() == ["3600", "3", "20", "3600"], chosen.stderr
