@@ -194,6 +194,15 @@ def test_history_written_in_bulk_is_chained_too(allocated_subject, coordinator_a
     assert "verifies. OK." in verify()
 
 
+def test_a_value_with_more_places_than_its_column_is_hashed_as_stored(allocated_subject, coordinator_a):
+    visit = allocated_subject.visits.get(definition__code="W0")
+    draw = labs.record_lab_draw(visit=visit, drawn_at=DRAWN, values={"TBIL": "42.0"}, by=coordinator_a)
+    inr = draw.panel.analytes.get(code="INR")
+    value = LabValue.objects.create(draw=draw, analyte=inr, value=Decimal("1.123456"))
+    assert LabValue.history.get(id=value.pk).value == Decimal("1.1235")
+    assert "verifies. OK." in verify()
+
+
 def test_the_migration_chains_history_written_before_it(trial):
     for model in history_models():
         on_history(model, "UPDATE {table} SET row_hash = '', previous_hash = ''")
