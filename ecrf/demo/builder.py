@@ -328,7 +328,9 @@ class TrialBuilder:
                     action_taken="none",
                 )
             )
-        InfusionEvent.objects.bulk_update([e.infusion for e in events], ["reaction"])
+        for event in events:  # few, and each reaction change is audited like any other
+            event.infusion._change_reason, event.infusion._history_user = self.reason, self.users["coordinator"]
+            event.infusion.save(update_fields=["reaction", "updated_at"])
         return events
 
     def _fatal_sae(self, subject: Subject, plan: SubjectPlan) -> AdverseEvent | None:

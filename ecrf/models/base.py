@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from ecrf.models.history import ChainedHistoricalRecord
+
 
 class ClinicalQuerySet(models.QuerySet):
     def active(self):
@@ -14,12 +16,18 @@ class ClinicalQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("Clinical data is never deleted, in bulk or otherwise: void each record with a reason.")
 
+    def update(self, **kwargs):
+        raise PermissionError(
+            "Clinical data is changed record by record through ecrf.services: a bulk update writes no history."
+        )
+
 
 class ClinicalRecord(models.Model):
     """Base of clinical data. Never hard-deleted: voided with a reason, and the history keeps every version.
 
     Writes go through ``ecrf.services``, which set ``_change_reason`` and ``_history_user`` so each history row
-    says who changed what and why.
+    says who changed what and why. Each history row is hash-chained to the record's previous one
+    (``ecrf.models.history``), and ``study_code_path``, set by each model, is the lookup to its study's code.
     """
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -30,7 +38,7 @@ class ClinicalRecord(models.Model):
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    history = HistoricalRecords(inherit=True)
+    history = HistoricalRecords(inherit=True, bases=[ChainedHistoricalRecord])
 
     objects = ClinicalQuerySet.as_manager()
 

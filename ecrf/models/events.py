@@ -12,6 +12,8 @@ from ecrf.models.visits import Visit
 class InfusionEvent(ClinicalRecord):
     """One infusion of product (or placebo), with the dose computed from cells and weight."""
 
+    study_code_path = "subject__study__code"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="infusions")
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="infusions")
     number = models.PositiveSmallIntegerField()
@@ -66,6 +68,8 @@ class InfusionEvent(ClinicalRecord):
 
 class ReleaseResult(ClinicalRecord):
     """A product lot's QC result against one release criterion of the protocol, for one infusion."""
+
+    study_code_path = "infusion__subject__study__code"
 
     infusion = models.ForeignKey(InfusionEvent, on_delete=models.PROTECT, related_name="release_results")
     criterion = models.ForeignKey(ReleaseCriterion, on_delete=models.PROTECT, related_name="+")
@@ -123,6 +127,8 @@ class AeAction(models.TextChoices):
 class AdverseEvent(ClinicalRecord):
     """An adverse event graded by CTCAE v5; serious ones carry the SAE facts."""
 
+    study_code_path = "subject__study__code"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="adverse_events")
     infusion = models.ForeignKey(
         InfusionEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="adverse_events"
@@ -178,6 +184,8 @@ class HccMethod(models.TextChoices):
 class EndpointEvent(ClinicalRecord):
     """A protocol endpoint other than death (which lives on the subject): e.g. HCC diagnosis."""
 
+    study_code_path = "subject__study__code"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="endpoint_events")
     kind = models.CharField(max_length=20, choices=[("hcc", "Hepatocellular carcinoma")])
     event_date = models.DateField()
@@ -203,6 +211,8 @@ class EndpointEvent(ClinicalRecord):
 
 
 class ConcomitantMedication(ClinicalRecord):
+    study_code_path = "subject__study__code"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="medications")
     drug = models.CharField(max_length=200)
     dose = models.CharField(max_length=100, help_text="Amount, unit and frequency, e.g. 100 mg once daily.")

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from ecrf.models.history import ChainedHistoricalRecord
 from ecrf.roles import STUDY_WIDE_ROLES, Role
 
 code_validator = RegexValidator(
@@ -17,11 +18,13 @@ code_validator = RegexValidator(
 class Site(models.Model):
     """A hospital or clinic that enrols subjects."""
 
+    study_code_path = "study_sites__study__code"
+
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
     city = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=100, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistoricalRecord])
 
     class Meta:
         ordering = ["code"]
@@ -33,6 +36,8 @@ class Site(models.Model):
 class Study(models.Model):
     """A clinical trial; its protocol (arms, schedule, forms) hangs off it."""
 
+    study_code_path = "code"
+
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     title = models.CharField(max_length=300)
     registry_number = models.CharField(
@@ -41,7 +46,7 @@ class Study(models.Model):
         validators=[RegexValidator(r"^NCT\d{8}$", "A ClinicalTrials.gov number is NCT and 8 digits.")],
     )
     sites = models.ManyToManyField(Site, through="StudySite", related_name="studies")
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistoricalRecord])
 
     class Meta:
         ordering = ["code"]
@@ -61,10 +66,12 @@ class Study(models.Model):
 class StudySite(models.Model):
     """A site taking part in a study."""
 
+    study_code_path = "study__code"
+
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="study_sites")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="study_sites")
     activated_on = models.DateField(null=True, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistoricalRecord])
 
     class Meta:
         ordering = ["study__code", "site__code"]
@@ -80,6 +87,8 @@ class Membership(models.Model):
     Memberships are ended, never deleted: the delegation log must show who could act when.
     """
 
+    study_code_path = "study__code"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="memberships")
     site = models.ForeignKey(
@@ -93,7 +102,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     is_active = models.BooleanField(default=True, help_text="Untick to end the delegation; keep the row.")
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ChainedHistoricalRecord])
 
     class Meta:
         ordering = ["study__code", "site__code", "role", "user__username"]

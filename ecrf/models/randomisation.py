@@ -5,12 +5,15 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from ecrf.models.history import ChainedHistoricalRecord
 from ecrf.models.organisation import Study
 from ecrf.models.protocol import Arm, ProtocolVersion
 
 
 class RandomisationList(models.Model):
     """A concealed allocation list. Its slots never change once created; the commitment proves it."""
+
+    study_code_path = "study__code"
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="randomisation_lists")
     protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
@@ -34,7 +37,8 @@ class RandomisationList(models.Model):
         related_name="+",
         help_text="Empty: created on the command line (see source name).",
     )
-    history = HistoricalRecords(excluded_fields=["secret_hex"])  # never changes; no second copy of it
+    # The secret never changes: no second copy of it in the history.
+    history = HistoricalRecords(bases=[ChainedHistoricalRecord], excluded_fields=["secret_hex"])
 
     class Meta:
         ordering = ["study", "-created_at"]

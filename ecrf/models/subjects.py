@@ -32,6 +32,8 @@ class Sex(models.TextChoices):
 class Subject(ClinicalRecord):
     """A person screened for a study at a site, identified by a code unique in the study (never by name)."""
 
+    study_code_path = "study__code"
+
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="subjects")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
     protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="subjects")
@@ -122,6 +124,8 @@ class Subject(ClinicalRecord):
 class EligibilityAnswer(ClinicalRecord):
     """One criterion answered for one subject; eligibility is derived from these, never typed."""
 
+    study_code_path = "subject__study__code"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="eligibility_answers")
     criterion = models.ForeignKey(EligibilityCriterion, on_delete=models.PROTECT, related_name="answers")
     answer = models.BooleanField()
@@ -152,6 +156,8 @@ class AllocationMethod(models.TextChoices):
 
 class Allocation(ClinicalRecord):
     """A subject's arm. One per subject, enforced by the database; corrections are audited, not deletions."""
+
+    study_code_path = "subject__study__code"
 
     subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="allocation")
     arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="allocations")

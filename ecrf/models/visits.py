@@ -19,6 +19,8 @@ class VisitStatus(models.TextChoices):
 class Visit(ClinicalRecord):
     """A subject's occurrence of a scheduled visit, generated from the protocol with its window."""
 
+    study_code_path = "subject__study__code"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="visits")
     definition = models.ForeignKey(VisitDefinition, on_delete=models.PROTECT, related_name="visits")
     planned_date = models.DateField()
@@ -70,6 +72,8 @@ class Visit(ClinicalRecord):
 class LabDraw(ClinicalRecord):
     """One blood draw at a visit, measured against one of the protocol's lab panels."""
 
+    study_code_path = "visit__subject__study__code"
+
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="lab_draws")
     panel = models.ForeignKey(LabPanel, on_delete=models.PROTECT, related_name="+")
     drawn_at = models.DateTimeField()
@@ -89,6 +93,8 @@ class LabDraw(ClinicalRecord):
 
 class LabValue(ClinicalRecord):
     """One analyte's result in its SI unit; "not done" (with a reason) is distinct from not yet entered."""
+
+    study_code_path = "draw__visit__subject__study__code"
 
     draw = models.ForeignKey(LabDraw, on_delete=models.PROTECT, related_name="values")
     analyte = models.ForeignKey(Analyte, on_delete=models.PROTECT, related_name="+")
@@ -135,6 +141,8 @@ class Ascites(models.TextChoices):
 class ClinicalStatus(ClinicalRecord):
     """History and examination at a visit: what MELD (dialysis) and Child-Pugh need, and the seed symptoms."""
 
+    study_code_path = "visit__subject__study__code"
+
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="clinical_statuses")
     assessed_on = models.DateField()
     ascites = models.CharField(max_length=20, choices=Ascites.choices)
@@ -174,6 +182,8 @@ class VisitSignature(ClinicalRecord):
 
     Unlocking (a data manager, with a reason) voids it, and the voided signature stays in the record.
     """
+
+    study_code_path = "visit__subject__study__code"
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="signatures")
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ecrf.models import ClinicalStatus, InfusionEvent, Visit, VisitSignature
-from ecrf.selectors.labs import draw_of, lab_history
+from ecrf.selectors.audit import ChainProblem, chain_problems
+from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
 SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
 
@@ -22,14 +23,9 @@ class FieldChange:
 
 def visit_history(visit: Visit) -> list[FieldChange]:
     """Every change to the visit, its clinical status, lab values, infusion and signature, oldest first."""
-    changes = _model_changes(
-        "Visit", Visit.history.filter(id=visit.pk), ("status", "actual_date", "weight_kg", "missed_reason")
-    )
-    changes += _model_changes("Clinical status", ClinicalStatus.history.filter(visit_id=visit.pk))
-    changes += _model_changes("Infusion", InfusionEvent.history.filter(visit_id=visit.pk))
-    changes += _model_changes(
-        "Signature", VisitSignature.history.filter(visit_id=visit.pk), ("is_voided", "void_reason")
-    )
+    changes = [
+        change for form, rows, fields in _visit_histories(visit) for change in _model_changes(form, rows, fields)
+    ]
     draw = draw_of(visit)
     if draw is not None:
         changes += [
@@ -39,9 +35,30 @@ def visit_history(visit: Visit) -> list[FieldChange]:
     return sorted(changes, key=lambda change: change.when)
 
 
+def visit_chain_problems(visit: Visit) -> list[ChainProblem]:
+    """What fails to verify in the audit trail the visit's history page shows (one query per model)."""
+    problems = [problem for _, rows, _ in _visit_histories(visit) for problem in chain_problems(rows)]
+    draw = draw_of(visit)
+    return problems + (lab_chain_problems(draw) if draw is not None else [])
+
+
+def _visit_histories(visit: Visit) -> list[tuple]:
+    return [
+        ("Visit", Visit.history.filter(id=visit.pk), ("status", "actual_date", "weight_kg", "missed_reason")),
+        ("Clinical status", ClinicalStatus.history.filter(visit_id=visit.pk), None),
+        ("Infusion", InfusionEvent.history.filter(visit_id=visit.pk), None),
+        ("Signature", VisitSignature.history.filter(visit_id=visit.pk), ("is_voided", "void_reason")),
+    ]
+
+
 def record_history(form: str, record) -> list[FieldChange]:
     """Every change to one record (an adverse event, a medication, an infusion), oldest first."""
     return _model_changes(form, type(record).history.filter(id=record.pk))
+
+
+def record_chain_problems(record) -> list[ChainProblem]:
+    """What fails to verify in one record's audit trail."""
+    return chain_problems(type(record).history.filter(id=record.pk))
 
 
 def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) -> list[FieldChange]:

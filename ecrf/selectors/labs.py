@@ -5,6 +5,7 @@ from datetime import datetime
 
 from analysis import scores
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit, VisitSignature
+from ecrf.selectors.audit import ChainProblem, chain_problems
 
 
 def visit_of(subject: Subject, visit_code: str) -> Visit | None:
@@ -63,6 +64,11 @@ def lab_history(draw: LabDraw) -> list[Change]:
             )
         previous[record.id] = shown
     return sorted(changes, key=lambda c: c.when)
+
+
+def lab_chain_problems(draw: LabDraw) -> list[ChainProblem]:
+    """What fails to verify in the audit trail of the draw's values (one query)."""
+    return chain_problems(LabValue.history.filter(draw_id=draw.pk))
 
 
 def _number(value, analyte) -> str:

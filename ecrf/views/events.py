@@ -240,5 +240,6 @@ def record_history(request, study_code, pk, kind, record_pk):
         "heading": f"History of {label.lower()} {record.pk}: {record}",
         "crumb": f"{label} history",
         "changes": history.record_history(label, record),
+        "chain_problems": history.record_chain_problems(record),
     }
     return render(request, "ecrf/history.html", context)

@@ -96,7 +96,8 @@ def lab_history(request, study_code, pk, visit_code):
     subject, visit = _visit(access, pk, visit_code, Capability.VIEW_SITE)
     draw = lab_reads.draw_of(visit)
     changes = lab_reads.lab_history(draw) if draw else []
-    context = {"access": access, "subject": subject, "visit": visit, "changes": changes}
+    problems = lab_reads.lab_chain_problems(draw) if draw else []
+    context = {"access": access, "subject": subject, "visit": visit, "changes": changes, "chain_problems": problems}
     return render(request, "ecrf/lab_history.html", context)
 
 
@@ -111,5 +112,6 @@ def visit_history(request, study_code, pk, visit_code):
         "heading": f"History of {visit.definition.label}",
         "crumb": f"{visit.definition.code} history",
         "changes": history.visit_history(visit),
+        "chain_problems": history.visit_chain_problems(visit),
     }
     return render(request, "ecrf/history.html", context)

@@ -200,6 +200,12 @@ def test_each_demo_row_has_a_history_row_saying_it_is_demo_data():
     assert subject.history.first().history_change_reason == "Demo data (seed 1)"
 
 
+def test_the_demo_audit_trail_verifies():
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "verifies. OK." in out.getvalue()
+
+
 def test_demo_uses_the_shipped_protocol_files():
     assert set(ProtocolVersion.objects.values_list("study__code", flat=True)) == {"ACLF", "DLC"}
 
