@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ecrf.models import RandomisationList, Study
 from ecrf.selectors.randomisation import site_codes, strata_of
+from ecrf.services.codes import formula_problem
 from ecrf.services.randomisation import randomised_protocol, store_imported
 
 COLUMNS = ["stratum", "sequence", "arm", "code"]
@@ -54,9 +55,11 @@ def _row(record: dict, arms: dict, strata: set) -> tuple[tuple | None, list[str]
     if None in record:
         problems.append("more columns than the header")
     stratum, arm_code, code = values.get("stratum", ""), values.get("arm", ""), values.get("code", "")
-    if stratum not in strata:
+    formulas = {column: formula_problem(values.get(column, "")) for column in ("stratum", "arm", "code")}
+    problems += [f"{column} {values[column]!r} {problem}" for column, problem in formulas.items() if problem]
+    if stratum not in strata and not formulas["stratum"]:
         problems.append(f"unknown stratum {stratum!r} (expected one of {', '.join(sorted(strata))})")
-    if arm_code not in arms:
+    if arm_code not in arms and not formulas["arm"]:
         problems.append(f"unknown arm {arm_code!r} (expected {', '.join(sorted(arms))})")
     if not code or len(code) > 20:
         problems.append("code must be 1 to 20 characters")

@@ -23,6 +23,7 @@ from ecrf.models import (
 from ecrf.selectors.protocols import protocol_in_force
 from ecrf.selectors.subjects import eligibility_of, eligibility_version
 from ecrf.services.audit import require_reason, save_record
+from ecrf.services.codes import check_code
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.schedule import sync_schedule
 
@@ -59,6 +60,7 @@ def register_subject(
     *, study: Study, site: Site, subject_code: str, screening_date: date, sex: str, age_years: int, by, weight_kg=None
 ) -> Subject:
     """Register a screened subject under the protocol version in force on the screening date."""
+    check_code(subject_code, field="subject_code")
     if not StudySite.objects.filter(study=study, site=site).exists():
         raise ValidationError({"site": f"Site {site.code} does not take part in {study.code}."})
     protocol = protocol_in_force(study, screening_date)

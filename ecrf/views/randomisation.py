@@ -4,8 +4,6 @@ Every view of the slots, of the generation secret (on the summary page) and ever
 site staff get 403 on all of these URLs.
 """
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from ecrf import csv_safe
 from ecrf.access import require_study_role
 from ecrf.forms_randomisation import GenerateListForm, ImportListForm
 from ecrf.roles import Capability
@@ -109,7 +108,7 @@ def download(request, study_code):
     randomisation.record_access(current, user=request.user, action="download")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{access.study.code}-randomisation-list.csv"'
-    writer = csv.writer(response)
+    writer = csv_safe.writer(response)
     writer.writerow(["stratum", "sequence", "arm", "code"])
     for slot in reads.list_slots(current):
         writer.writerow([slot.stratum, slot.sequence, slot.arm.code, slot.code])

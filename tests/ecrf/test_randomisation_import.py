@@ -102,3 +102,22 @@ def test_every_bad_row_is_reported_at_once(randomised_protocol, data_manager):
     rows[7] = rows[7].replace(",C,", ",Q,")
     messages = refused(randomised_protocol, data_manager, csv_text(rows))
     assert {m.split(":")[0] for m in messages if m.startswith("Row")} == {"Row 2", "Row 9"}
+
+
+def test_a_code_that_reads_as_a_formula_is_refused_naming_the_row(randomised_protocol, data_manager):
+    rows = good_rows()
+    rows[0] = rows[0].rsplit(",", 1)[0] + ",=1+1"
+    messages = refused(randomised_protocol, data_manager, csv_text(rows))
+    assert "Row 2: code '=1+1' may not start with '=': spreadsheets would run it as a formula." in messages
+
+
+@pytest.mark.parametrize("column", ["arm", "stratum"])
+def test_an_arm_or_stratum_that_reads_as_a_formula_is_refused_naming_the_row(randomised_protocol, data_manager, column):
+    rows = good_rows()
+    stratum, sequence, arm, code = rows[3].split(",")
+    cells = {"stratum": stratum, "sequence": sequence, "arm": arm, "code": code}
+    cells[column] = "@cmd"
+    rows[3] = ",".join(cells.values())
+    messages = refused(randomised_protocol, data_manager, csv_text(rows))
+    assert f"Row 5: {column} '@cmd' may not start with '@': spreadsheets would run it as a formula." in messages
+    assert not any(m.startswith("Row 5: unknown") for m in messages)

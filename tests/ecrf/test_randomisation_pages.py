@@ -1,11 +1,14 @@
 """Randomisation in the browser's pages: concealment of the list, access records, randomise and assign."""
 
+import csv
+import io
 from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from ecrf.csv_safe import FORMULA_STARTS
 from ecrf.models import Allocation, RandomisationListAccess, RandomisationSlot
 from ecrf.roles import Role
 from ecrf.services import labs as lab_services
@@ -67,6 +70,17 @@ def test_downloading_the_list_is_recorded(team, client, data_manager):
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.decode().startswith("stratum,sequence,arm,code")
     assert RandomisationListAccess.objects.filter(action="download", user=data_manager).count() == 1
+
+
+def test_no_cell_of_the_downloaded_list_reads_as_a_formula(team, client, data_manager):
+    # An old list could hold codes imported before they were refused; the file must still be inert.
+    slots = RandomisationSlot.objects.filter(list__study=team, list__is_active=True).order_by("pk")
+    for slot, code in zip(slots, ['=HYPERLINK("x")', "+SUM(A1)", "-2+3", "@cmd"], strict=False):
+        RandomisationSlot.objects.filter(pk=slot.pk).update(code=code)
+    response = as_user(client, data_manager).get(reverse("ecrf:randomisation_download", args=[team.code]))
+    cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+    assert {'\'=HYPERLINK("x")', "'+SUM(A1)", "'-2+3", "'@cmd"} <= set(cells)
 
 
 def test_the_data_manager_generates_a_list_from_the_page(team, client, data_manager):

@@ -50,6 +50,14 @@ def test_a_bad_age_is_shown_on_its_field_and_what_was_typed_is_kept(coordinator,
     assert not Subject.objects.exists()
 
 
+def test_a_subject_code_that_reads_as_a_formula_is_refused_on_the_page(coordinator, site_staff):
+    page = coordinator.post(register_url(site_staff), {**REGISTRATION, "subject_code": '=HYPERLINK("x")'})
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.errors["subject_code"] == ["A code may not start with '=': spreadsheets would run it as a formula."]
+    assert not Subject.objects.exists()
+
+
 def test_a_monitor_cannot_register_subjects(client, monitor, site_staff):
     client.force_login(monitor)
     assert client.get(register_url(site_staff)).status_code == 403

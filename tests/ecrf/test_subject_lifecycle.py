@@ -205,6 +205,15 @@ def test_registration_at_a_site_outside_the_study_is_refused(protocol, site_b, c
     assert not Subject.objects.exists()
 
 
+def test_a_subject_code_that_reads_as_a_formula_is_refused_on_its_field(protocol, new_subject):
+    with pytest.raises(ValidationError) as error:
+        new_subject('=HYPERLINK("x")')
+    assert error.value.message_dict == {
+        "subject_code": ["A code may not start with '=': spreadsheets would run it as a formula."]
+    }
+    assert not Subject.objects.exists()
+
+
 def test_a_subject_code_is_unique_in_its_study(protocol, new_subject):
     new_subject("007")
     with pytest.raises(ValidationError, match="already exists"):
