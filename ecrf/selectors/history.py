@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecrf.models import ClinicalStatus, InfusionEvent, Visit, VisitSignature
+from ecrf.models import ClinicalStatus, EligibilityAnswer, InfusionEvent, Visit, VisitSignature
 from ecrf.selectors.audit import ChainProblem, chain_problems
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
@@ -32,14 +32,37 @@ def visit_history(visit: Visit) -> list[FieldChange]:
             FieldChange(form="Labs", field=c.analyte, old=c.old, new=c.new, who=c.who, when=c.when, why=c.why)
             for c in lab_history(draw)
         ]
+    if "eligibility" in visit.definition.forms:
+        changes += _eligibility_changes(_eligibility_history(visit))
     return sorted(changes, key=lambda change: change.when)
 
 
 def visit_chain_problems(visit: Visit) -> list[ChainProblem]:
     """What fails to verify in the audit trail the visit's history page shows (one query per model)."""
     problems = [problem for _, rows, _ in _visit_histories(visit) for problem in chain_problems(rows)]
+    if "eligibility" in visit.definition.forms:
+        problems += chain_problems(_eligibility_history(visit))
     draw = draw_of(visit)
     return problems + (lab_chain_problems(draw) if draw is not None else [])
+
+
+def _eligibility_history(visit: Visit):
+    """The subject's checklist answers, shown on the history of the visit whose form the checklist is."""
+    return EligibilityAnswer.history.filter(subject_id=visit.subject_id)
+
+
+def _eligibility_changes(history) -> list[FieldChange]:
+    """Each answer as given and as changed, named by its criterion (the answer is the content, not a field)."""
+    rows = history.select_related("history_user", "criterion").order_by("id", "history_id")
+    changes, previous = [], {}
+    for row in rows:
+        shown, before = ("yes" if row.answer else "no"), previous.get(row.id)
+        if before != shown:
+            who, why = str(row.history_user or "system"), row.history_change_reason or ""
+            field = f"{row.criterion.code}: {row.criterion.text}"
+            changes.append(FieldChange("Eligibility", field, before or "", shown, who, row.history_date, why))
+        previous[row.id] = shown
+    return changes
 
 
 def _visit_histories(visit: Visit) -> list[tuple]:

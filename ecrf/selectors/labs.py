@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 from analysis import scores
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit, VisitSignature
 from ecrf.selectors.audit import ChainProblem, chain_problems
@@ -63,12 +65,24 @@ def lab_history(draw: LabDraw) -> list[Change]:
                 )
             )
         previous[record.id] = shown
-    return sorted(changes, key=lambda c: c.when)
+    return sorted(changes + _draw_time_changes(draw), key=lambda c: c.when)
+
+
+def _draw_time_changes(draw: LabDraw) -> list[Change]:
+    """Changes of the draw's time after its first save: the time every value of the panel was taken at."""
+    changes, before = [], None
+    for record in draw.history.select_related("history_user").order_by("history_id"):
+        if before is not None and record.drawn_at != before:
+            old, new = (f"{timezone.localtime(t):%Y-%m-%d %H:%M}" for t in (before, record.drawn_at))
+            who, why = str(record.history_user or "system"), record.history_change_reason or ""
+            changes.append(Change("Drawn at", old, new, who, record.history_date, why))
+        before = record.drawn_at
+    return changes
 
 
 def lab_chain_problems(draw: LabDraw) -> list[ChainProblem]:
-    """What fails to verify in the audit trail of the draw's values (one query)."""
-    return chain_problems(LabValue.history.filter(draw_id=draw.pk))
+    """What fails to verify in the audit trail of the draw and its values (two queries)."""
+    return chain_problems(LabValue.history.filter(draw_id=draw.pk)) + chain_problems(draw.history.all())
 
 
 def _number(value, analyte) -> str:

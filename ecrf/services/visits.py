@@ -5,7 +5,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ecrf.models import ClinicalStatus, Visit, VisitStatus
+from ecrf.models import ClinicalStatus, InfusionEvent, LabDraw, Visit, VisitStatus
 from ecrf.selectors.history import record_version
 from ecrf.services.audit import require_reason, save_record
 from ecrf.services.locking import check_version, lock_subject
@@ -32,13 +32,37 @@ def record_visit(
 
 
 @transaction.atomic
-def mark_missed(visit: Visit, *, reason: str, by, expected_version: int | None = None) -> Visit:
+def mark_missed(
+    visit: Visit, *, reason: str, by, change_reason: str = "", expected_version: int | None = None
+) -> Visit:
+    """Record that the visit did not take place (``reason``). A visit recorded as done can be re-marked only with
+    ``change_reason`` (its date and weight are erased), and never while data taken at it stand.
+    """
     lock_subject(visit.subject, visit)
     check_version(record_version(visit), expected_version)
     ensure_unlocked(visit)
+    missed_reason = require_reason(reason, "missed visit")
+    audit_reason = f"Missed: {missed_reason}"
+    if visit.status == VisitStatus.DONE:
+        held = data_held_at(visit)
+        if held:
+            raise ValidationError(
+                {"missed": f"This visit took place: {', '.join(held)} recorded at it. Void those first."}
+            )
+        audit_reason = f"{require_reason(change_reason)} (was done on {visit.actual_date}); {audit_reason}"
     visit.status, visit.actual_date, visit.weight_kg = VisitStatus.MISSED, None, None
-    visit.missed_reason = require_reason(reason, "missed visit")
-    return save_record(visit, by=by, reason=f"Missed: {visit.missed_reason}")
+    visit.missed_reason = missed_reason
+    return save_record(visit, by=by, reason=audit_reason)
+
+
+def data_held_at(visit: Visit) -> list[str]:
+    """The forms with data standing at the visit: a visit holding them took place."""
+    held = {
+        "lab results": LabDraw.objects.active().filter(visit=visit).exists(),
+        "an infusion": InfusionEvent.objects.active().filter(visit=visit).exists(),
+        "a clinical status": ClinicalStatus.objects.active().filter(visit=visit).exists(),
+    }
+    return [name for name, present in held.items() if present]
 
 
 @transaction.atomic

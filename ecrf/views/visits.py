@@ -44,7 +44,11 @@ def visit_form(request, study_code, pk, visit_code):
         try:
             if data["missed"]:
                 visits.mark_missed(
-                    visit, reason=data["missed_reason"], by=request.user, expected_version=data["version"]
+                    visit,
+                    reason=data["missed_reason"],
+                    change_reason=data["reason"],
+                    by=request.user,
+                    expected_version=data["version"],
                 )
             else:
                 visits.record_visit(
@@ -79,7 +83,10 @@ def clinical_status_form(request, study_code, pk, visit_code):
     current = visit_reads.clinical_status_of(visit)
     version = history.record_version(current)
     form = ClinicalStatusForm(
-        posted(request), instance=current, initial={"assessed_on": visit.actual_date, "version": version}
+        posted(request),
+        instance=current,
+        # The visit date is only a first guess: a saved assessment keeps its own date.
+        initial={"version": version, **({} if current else {"assessed_on": visit.actual_date})},
     )
     stale = refused_as_stale(request, form, version, STALE)
     if not stale and request.method == "POST" and form.is_valid():
