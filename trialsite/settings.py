@@ -107,6 +107,8 @@ AXES_CLIENT_IP_CALLABLE = "trialsite.lockout.client_address"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # A success must not wipe the address's count: one known password would reset an attacker's budget.
 AXES_RESET_ON_SUCCESS = False
+# The lockout configuration is in the settings and the README; no banner on every manage.py command.
+AXES_VERBOSE = False
 # Cookies travel only over TLS unless told otherwise: `make run` on plain http://127.0.0.1 turns this off.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.env_bool("SECURE_COOKIES", default=True)
 SECURE_HSTS_SECONDS = env.env_int("HSTS_SECONDS", 0)
