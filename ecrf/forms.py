@@ -1,8 +1,14 @@
-"""Account forms laid out with crispy Bootstrap 5."""
+"""Account forms laid out with crispy Bootstrap 5, and what every eCRF form shares."""
+
+from datetime import UTC
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
+from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.utils import timezone
+
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 def submit_helper(label: str, css: str = "btn-primary") -> FormHelper:
@@ -10,6 +16,24 @@ def submit_helper(label: str, css: str = "btn-primary") -> FormHelper:
     helper = FormHelper()
     helper.add_input(Submit("submit", label, css_class=css))
     return helper
+
+
+class ClinicalDateTimeField(forms.DateTimeField):
+    """A date and time refused outside 1900-2100 before it is put in the site's time zone: near the first or last
+    representable datetime that conversion (and the later one to UTC) overflows. The study's own range is the
+    services' rule (ecrf.services.dates); this only keeps the form from failing before the service sees it.
+    """
+
+    def to_python(self, value):
+        with timezone.override(UTC):  # the wall clock as typed: made aware in UTC, which cannot overflow
+            typed = super().to_python(value)
+        if typed is None:
+            return None
+        if not FIRST_YEAR <= typed.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                f"Enter a date and time between {FIRST_YEAR} and {LAST_YEAR}.", code="out_of_range"
+            )
+        return super().to_python(value)
 
 
 class LoginForm(auth_forms.AuthenticationForm):

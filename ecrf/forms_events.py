@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from ecrf.forms import submit_helper
+from ecrf.forms import ClinicalDateTimeField, submit_helper
 from ecrf.models import AdverseEvent, ConcomitantMedication
 from ecrf.services.events import CORRECTABLE_INFUSION_FIELDS
 
@@ -14,7 +14,7 @@ REASON = {"required": "Give a reason for this change: saved clinical data change
 
 
 class InfusionForm(forms.Form):
-    started_at = forms.DateTimeField(widget=DATETIME, label="Infusion started at")
+    started_at = ClinicalDateTimeField(widget=DATETIME, label="Infusion started at")
     body_weight_kg = forms.DecimalField(
         min_value=1, max_value=399, max_digits=5, decimal_places=1, label="Body weight (kg)"
     )
@@ -124,6 +124,7 @@ class AdverseEventForm(CorrectableForm):
             "infusion",
         ]
         widgets = {"onset_at": DATETIME, "resolved_at": DATETIME, "sae_reported_on": DATE}
+        field_classes = {"onset_at": ClinicalDateTimeField, "resolved_at": ClinicalDateTimeField}
         labels = {"term": "CTCAE v5 term", "grade": "CTCAE grade", "infusion": "Related infusion, if any"}
 
     def __init__(self, *args, infusions, **kwargs):

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from ecrf.forms import ClinicalDateTimeField
 from ecrf.services.labs import NotDone
 
 
@@ -21,7 +22,7 @@ class AnalyteRow:
 
 
 class LabPanelForm(forms.Form):
-    drawn_at = forms.DateTimeField(
+    drawn_at = ClinicalDateTimeField(
         label="Drawn at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     reason = forms.CharField(max_length=500, required=False, label="Reason for the change")

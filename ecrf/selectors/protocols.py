@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from django.db.models import Min
+
 from ecrf.models import InfusionPlan, ProtocolVersion, Study
 
 
@@ -38,3 +40,8 @@ def protocol_overview(study: Study) -> dict | None:
         "endpoints": list(current.endpoint_collections.order_by("order")),
         "infusion_plan": InfusionPlan.objects.filter(protocol=current).first(),
     }
+
+
+def first_effective_date(study: Study) -> date | None:
+    """The effective date of the study's earliest protocol version; None when no version is loaded."""
+    return ProtocolVersion.objects.filter(study=study).aggregate(first=Min("effective_date"))["first"]

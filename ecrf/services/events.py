@@ -19,6 +19,7 @@ from ecrf.models import (
 from ecrf.selectors.history import record_version
 from ecrf.services import subjects as lifecycle
 from ecrf.services.audit import save_record
+from ecrf.services.dates import MEDICATION_HISTORY_DAYS, check_clinical_date, check_clinical_dates
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.schedule import sync_schedule
 from ecrf.services.signatures import ensure_unlocked
@@ -42,6 +43,7 @@ def record_infusion(
     is recorded in ``release_deviation``.
     """
     lock_subject(subject, visit)
+    check_clinical_date(subject.study, "started_at", started_at)
     if InfusionEvent.objects.active().filter(subject=subject, number=number).exists():
         raise ValidationError({"number": f"Infusion {number} of {subject.subject_code} is already recorded."})
     allocation = getattr(subject, "allocation", None)
@@ -115,6 +117,7 @@ def claim_submission(token, *, by) -> None:
 @transaction.atomic
 def record_adverse_event(*, subject: Subject, by, submission=None, **facts) -> AdverseEvent:
     lock_subject(subject)
+    _check_dates(subject, facts)
     claim_submission(submission, by=by)
     return save_record(AdverseEvent(subject=subject, **facts), by=by)
 
@@ -122,12 +125,13 @@ def record_adverse_event(*, subject: Subject, by, submission=None, **facts) -> A
 @transaction.atomic
 def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: str = "", by) -> EndpointEvent:
     lock_subject(subject)
+    check_clinical_date(subject.study, "diagnosis_date", diagnosis_date)
     if EndpointEvent.objects.active().filter(subject=subject, kind="hcc").exists():
-        raise ValidationError({"event_date": f"An HCC diagnosis of {subject.subject_code} is already recorded."})
+        raise ValidationError({"diagnosis_date": f"An HCC diagnosis of {subject.subject_code} is already recorded."})
     if subject.consent_date is None or diagnosis_date < subject.consent_date:
-        raise ValidationError({"event_date": "An HCC diagnosis is recorded from consent on."})
+        raise ValidationError({"diagnosis_date": "An HCC diagnosis is recorded from consent on."})
     if subject.death_date and diagnosis_date > subject.death_date:
-        raise ValidationError({"event_date": "An HCC diagnosis cannot come after death."})
+        raise ValidationError({"diagnosis_date": "An HCC diagnosis cannot come after death."})
     event = EndpointEvent(subject=subject, kind="hcc", event_date=diagnosis_date, method=method, details=details)
     return save_record(event, by=by)
 
@@ -135,6 +139,7 @@ def record_hcc(*, subject: Subject, diagnosis_date: date, method: str, details: 
 @transaction.atomic
 def record_medication(*, subject: Subject, by, submission=None, **facts) -> ConcomitantMedication:
     lock_subject(subject)
+    _check_dates(subject, facts)
     claim_submission(submission, by=by)
     return save_record(ConcomitantMedication(subject=subject, **facts), by=by)
 
@@ -143,6 +148,15 @@ def _lock_current(record, expected_version: int | None) -> None:
     """Lock the record's subject, re-read the record, and refuse a form opened at another version of it."""
     lock_subject(record.subject, record)
     check_version(record_version(record), expected_version)
+
+
+# The clinical dates a record's facts may carry; a medication's start date may predate the study.
+DATE_FIELDS = ("onset_at", "resolved_at", "sae_reported_on", "start_date", "stop_date")
+
+
+def _check_dates(subject: Subject, facts: dict) -> None:
+    dates = {field: facts[field] for field in DATE_FIELDS if field in facts}
+    check_clinical_dates(subject.study, dates, start_date=MEDICATION_HISTORY_DAYS)
 
 
 def _change(record, facts: dict, *, by, reason: str):
@@ -157,6 +171,7 @@ def change_adverse_event(
 ) -> AdverseEvent:
     """Correct or complete an adverse event (e.g. its resolution); the reason and old values go to its history."""
     _lock_current(event, expected_version)
+    _check_dates(event.subject, facts)
     return _change(event, facts, by=by, reason=reason)
 
 
@@ -166,6 +181,7 @@ def change_medication(
 ) -> ConcomitantMedication:
     """Correct a medication or record its stop date; the reason and old values go to its history."""
     _lock_current(medication, expected_version)
+    _check_dates(medication.subject, facts)
     return _change(medication, facts, by=by, reason=reason)
 
 
@@ -195,5 +211,6 @@ def change_infusion(
     if infusion.visit is not None:
         ensure_unlocked(infusion.visit)
     if "started_at" in details:
+        check_clinical_date(infusion.subject.study, "started_at", details["started_at"])
         _check_infusion_date(infusion.subject, infusion.subject.allocation, details["started_at"].date())
     return _change(infusion, details, by=by, reason=reason)

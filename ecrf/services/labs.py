@@ -10,6 +10,7 @@ from django.db import transaction
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Visit
 from ecrf.selectors.labs import draw_of, draw_version
 from ecrf.services.audit import save_record
+from ecrf.services.dates import check_clinical_date
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.signatures import ensure_unlocked
 
@@ -35,6 +36,7 @@ def record_lab_draw(
     if existing is not None:
         raise ValidationError({"panel": "This visit's panel is already saved: correct it with a reason instead."})
     ensure_unlocked(visit)
+    check_clinical_date(visit.subject.study, "drawn_at", drawn_at)
     panel = visit.definition.lab_panel
     if panel is None:
         raise ValidationError({"panel": f"Visit {visit.definition.code} has no lab panel in the protocol."})
@@ -95,6 +97,7 @@ def record_clinical_status(*, visit: Visit, by, **findings) -> ClinicalStatus:
     """Record the visit's history and examination (ascites, encephalopathy grade, dialysis, symptoms)."""
     lock_subject(visit.subject, visit)
     ensure_unlocked(visit)
+    check_clinical_date(visit.subject.study, "assessed_on", findings.get("assessed_on"))
     return save_record(ClinicalStatus(visit=visit, **findings), by=by)
 
 
@@ -114,6 +117,7 @@ def update_lab_draw(
     lock_subject(draw.visit.subject, draw)
     check_version(draw_version(draw), expected_version)
     ensure_unlocked(draw.visit)
+    check_clinical_date(draw.visit.subject.study, "drawn_at", drawn_at)
     existing = {v.analyte.code: v for v in draw.values.active().select_related("analyte")}
     analytes = {a.code: a for a in draw.panel.analytes.all()}
     errors = {}

@@ -2,10 +2,14 @@
 
 from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ecrf.models import Subject, Visit, VisitDefinition, VisitStatus
 from ecrf.services.audit import save_record
+
+# The field each anchor's date is entered in, so a refusal shows on it.
+ANCHOR_FIELDS = {"consent": "consent_date", "allocation": "allocation_date", "first_infusion": "started_at"}
 
 
 def anchor_dates(subject: Subject) -> dict[str, date]:
@@ -47,7 +51,11 @@ def sync_schedule(subject: Subject, *, by) -> list[Visit]:
     for definition in definitions:
         if definition.anchor not in anchors:
             continue
-        planned, start, end = planned_window(definition, anchors[definition.anchor])
+        try:
+            planned, start, end = planned_window(definition, anchors[definition.anchor])
+        except OverflowError:  # the services bound every date, so only a date set around them gets here
+            field = ANCHOR_FIELDS[definition.anchor]
+            raise ValidationError({field: f"Visit {definition.code} would fall outside the calendar."}) from None
         visit = existing.get(definition.pk)
         if visit is None:
             visit = Visit(subject=subject, definition=definition)

@@ -24,6 +24,7 @@ from ecrf.selectors.protocols import protocol_in_force
 from ecrf.selectors.subjects import eligibility_of, eligibility_version
 from ecrf.services.audit import require_reason, save_record
 from ecrf.services.codes import check_code
+from ecrf.services.dates import check_clinical_date
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.schedule import sync_schedule
 
@@ -63,6 +64,7 @@ def register_subject(
     check_code(subject_code, field="subject_code")
     if not StudySite.objects.filter(study=study, site=site).exists():
         raise ValidationError({"site": f"Site {site.code} does not take part in {study.code}."})
+    check_clinical_date(study, "screening_date", screening_date)
     protocol = protocol_in_force(study, screening_date)
     if protocol is None:
         raise ValidationError({"screening_date": f"No protocol of {study.code} is in force on {screening_date}."})
@@ -82,6 +84,7 @@ def register_subject(
 @transaction.atomic
 def record_consent(subject: Subject, *, consent_date: date, consent_version: str, by) -> Subject:
     lock_subject(subject)
+    check_clinical_date(subject.study, "consent_date", consent_date)
     subject.consent_date = consent_date
     subject.consent_version = consent_version
     _move(subject, S.CONSENTED, by=by, reason=f"Consent recorded (version {consent_version})")
@@ -104,6 +107,7 @@ def record_eligibility(
     """Store one answer per criterion code; a changed answer needs ``reason``. Eligible once all qualify."""
     lock_subject(subject)
     check_version(eligibility_version(subject), expected_version)
+    check_clinical_date(subject.study, "assessed_at", assessed_at)
     if subject.status not in (S.CONSENTED, S.ELIGIBLE, S.SCREENED):
         raise ValidationError({"status": "Eligibility is assessed during screening only."})
     criteria = {c.code: c for c in subject.protocol.eligibility_criteria.all()}
@@ -166,6 +170,7 @@ def allocate_from_slot(subject: Subject, *, slot, stratum: str, by) -> Allocatio
 def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="", slot=None) -> Allocation:
     if arm.protocol_id != subject.protocol_id:
         raise ValidationError({"arm": "This arm belongs to another protocol version."})
+    check_clinical_date(subject.study, "allocation_date", allocation_date)
     eligibility = eligibility_of(subject)
     if subject.consent_date is None or not eligibility.met:
         raise ValidationError({"status": f"Cannot allocate: {eligibility.explanation()}"})
@@ -204,6 +209,7 @@ def enter_follow_up(subject: Subject, *, by) -> Subject:
 @transaction.atomic
 def complete(subject: Subject, *, completion_date: date, by) -> Subject:
     lock_subject(subject)
+    check_clinical_date(subject.study, "completion_date", completion_date)
     subject.completion_date = subject.last_contact_date = completion_date
     return _move(subject, S.COMPLETED, by=by, reason="Follow-up completed")
 
@@ -211,6 +217,7 @@ def complete(subject: Subject, *, completion_date: date, by) -> Subject:
 @transaction.atomic
 def withdraw(subject: Subject, *, withdrawal_date: date, reason: str, by) -> Subject:
     lock_subject(subject)
+    check_clinical_date(subject.study, "withdrawal_date", withdrawal_date)
     subject.withdrawal_date = withdrawal_date
     subject.withdrawal_reason = require_reason(reason, "withdrawal")
     return _move(subject, S.WITHDRAWN, by=by, reason=f"Withdrawn: {subject.withdrawal_reason}")
@@ -219,6 +226,7 @@ def withdraw(subject: Subject, *, withdrawal_date: date, reason: str, by) -> Sub
 @transaction.atomic
 def lose_to_follow_up(subject: Subject, *, last_contact_date: date, by) -> Subject:
     lock_subject(subject)
+    check_clinical_date(subject.study, "last_contact_date", last_contact_date)
     subject.last_contact_date = last_contact_date
     return _move(subject, S.LOST, by=by, reason=f"Lost to follow-up; last contact {last_contact_date}")
 
@@ -226,6 +234,7 @@ def lose_to_follow_up(subject: Subject, *, last_contact_date: date, by) -> Subje
 @transaction.atomic
 def record_death(subject: Subject, *, death_date: date, cause: str, by) -> Subject:
     lock_subject(subject)
+    check_clinical_date(subject.study, "death_date", death_date)
     if subject.last_contact_date and death_date < subject.last_contact_date:
         raise ValidationError({"death_date": "Death cannot come before the last contact with the subject alive."})
     subject.death_date = death_date

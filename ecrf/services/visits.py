@@ -8,6 +8,7 @@ from django.db import transaction
 from ecrf.models import ClinicalStatus, InfusionEvent, LabDraw, Visit, VisitStatus
 from ecrf.selectors.history import record_version
 from ecrf.services.audit import require_reason, save_record
+from ecrf.services.dates import check_clinical_date
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.signatures import ensure_unlocked
 
@@ -21,6 +22,7 @@ def record_visit(
     check_version(record_version(visit), expected_version)
     ensure_unlocked(visit)
     subject = visit.subject
+    check_clinical_date(subject.study, "actual_date", actual_date)
     if subject.consent_date and actual_date < subject.consent_date:
         raise ValidationError({"actual_date": "A visit cannot take place before consent."})
     if subject.death_date and actual_date > subject.death_date:
@@ -74,6 +76,7 @@ def save_clinical_status(
     ensure_unlocked(visit)
     status = ClinicalStatus.objects.active().filter(visit=visit).first()
     check_version(record_version(status), expected_version)
+    check_clinical_date(visit.subject.study, "assessed_on", findings.get("assessed_on"))
     status = status or ClinicalStatus(visit=visit)
     for field, value in findings.items():
         setattr(status, field, value)
