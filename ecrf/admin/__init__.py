@@ -1,5 +1,6 @@
-"""Django admin: organisation (editable by administrators) and clinical data (read-only for data managers)."""
+"""Django admin: organisation (editable by administrators), clinical data (read-only for data managers) and
+sign-in lockouts (administrators only)."""
 
-from ecrf.admin import clinical, organisation, protocol
+from ecrf.admin import clinical, lockout, organisation, protocol
 
-__all__ = ["clinical", "organisation", "protocol"]
+__all__ = ["clinical", "lockout", "organisation", "protocol"]
