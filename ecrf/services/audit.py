@@ -9,6 +9,8 @@ CREATED = "Created"
 
 def require_reason(reason: str, what: str = "change") -> str:
     reason = (reason or "").strip()
+    if "\x00" in reason:
+        raise ValidationError({"reason": "This text contains a NUL character, which cannot be stored."})
     if not reason:
         raise ValidationError({"reason": f"Give a reason for this {what}: saved clinical data changes only with one."})
     return reason
@@ -24,11 +26,23 @@ def save_record(instance, *, by, reason: str = ""):
     is_change = instance.pk is not None
     if is_change:
         reason = require_reason(reason)
+    _refuse_nul_characters(instance)
     instance.full_clean()
     instance._change_reason = reason or CREATED
     instance._history_user = by
     instance.save()
     return instance
+
+
+def _refuse_nul_characters(instance) -> None:
+    """PostgreSQL cannot store NUL in text; forms refuse it, and so must every other way in (scripts, imports)."""
+    refused = {
+        field.name: "This text contains a NUL character, which cannot be stored."
+        for field in instance._meta.concrete_fields
+        if isinstance(getattr(instance, field.attname, None), str) and "\x00" in getattr(instance, field.attname)
+    }
+    if refused:
+        raise ValidationError(refused)
 
 
 @transaction.atomic

@@ -12,7 +12,9 @@ _NAMES = {"\t": "a tab", "\r": "a carriage return"}
 
 
 def formula_problem(value: str) -> str | None:
-    """Why the code is refused (it starts like a formula), or None when it is acceptable."""
+    """Why the code is refused (it starts like a formula, or holds a control character), or None when acceptable."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        return "may not contain control characters (tabs, line breaks, NUL)"
     start = formula_start(value)
     if start is None:
         return None
@@ -20,7 +22,7 @@ def formula_problem(value: str) -> str | None:
 
 
 def check_code(value: str, *, field: str) -> None:
-    """Raise a ValidationError on ``field`` when the code starts like a formula."""
+    """Raise a ValidationError on ``field`` when the code starts like a formula or holds a control character."""
     problem = formula_problem(value)
     if problem:
         raise ValidationError({field: f"A code {problem}."})

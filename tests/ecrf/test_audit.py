@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from ecrf.models import LabValue, Subject
-from ecrf.services import labs
+from ecrf.models import ConcomitantMedication, LabValue, Subject
+from ecrf.services import events, labs
 from ecrf.services.audit import void
 
 DRAWN = datetime(2021, 1, 2, 8, tzinfo=UTC)
@@ -102,3 +102,18 @@ def test_clinical_records_cannot_be_deleted_in_bulk_either(bilirubin):
     with pytest.raises(PermissionError):
         LabValue.objects.filter(pk=bilirubin.pk).delete()
     assert LabValue.objects.filter(pk=bilirubin.pk).exists()
+
+
+def test_text_with_a_nul_character_is_refused_by_the_service_on_its_field(allocated_subject, coordinator_a):
+    """Forms refuse NUL already; scripts and imports reach the services directly, and PostgreSQL cannot store it."""
+    with pytest.raises(ValidationError) as refused:
+        events.record_medication(subject=allocated_subject, by=coordinator_a, drug="Ente\x00cavir", dose="0.5 mg")
+    assert "NUL character" in refused.value.message_dict["drug"][0]
+    assert not ConcomitantMedication.objects.exists()
+
+
+def test_a_change_reason_with_a_nul_character_is_refused(bilirubin, coordinator_a):
+    with pytest.raises(ValidationError) as refused:
+        labs.change_lab_value(bilirubin, value="40.0", by=coordinator_a, reason="typo\x00")
+    assert "NUL character" in refused.value.message_dict["reason"][0]
+    assert LabValue.objects.get(pk=bilirubin.pk).value == 42

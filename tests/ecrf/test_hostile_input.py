@@ -31,7 +31,6 @@ from tests.factories import TEST_PASSWORD, MembershipFactory
 PROPERTY = settings(max_examples=20, deadline=None, derandomize=True, database=None)
 EXTREME_PROPERTY = settings(PROPERTY, max_examples=10)
 SERVICE_PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None)
-DATES_IN_PROGRESS = pytest.mark.xfail(strict=False, reason="date bounds: in progress on branch dates")
 
 
 def row_counts() -> dict[str, int]:
@@ -348,9 +347,7 @@ def test_a_hostile_post_is_never_a_server_error_and_a_refused_one_saves_nothing(
     _property(request, client, name, hv.hostile, PROPERTY)
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=DATES_IN_PROGRESS) if n == "infusion" else n for n in DATED_PAGES]
-)
+@pytest.mark.parametrize("name", DATED_PAGES)
 def test_a_post_with_dates_in_year_1_or_9999_is_never_a_server_error(name, request, client, db):
     _property(request, client, name, hv.extreme_dates, EXTREME_PROPERTY, extreme_dates=True)
 
@@ -491,7 +488,6 @@ def test_infusions_refuse_hostile_values_with_a_validation_error(allocated_subje
     record()
 
 
-@DATES_IN_PROGRESS
 def test_services_refuse_dates_in_year_1_or_9999_with_a_validation_error(allocated_subject, coordinator_a):
     @SERVICE_PROPERTY
     @given(

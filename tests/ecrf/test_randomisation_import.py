@@ -121,3 +121,10 @@ def test_an_arm_or_stratum_that_reads_as_a_formula_is_refused_naming_the_row(ran
     messages = refused(randomised_protocol, data_manager, csv_text(rows))
     assert f"Row 5: {column} '@cmd' may not start with '@': spreadsheets would run it as a formula." in messages
     assert not any(m.startswith("Row 5: unknown") for m in messages)
+
+
+def test_a_code_with_a_nul_character_is_refused_naming_the_row(randomised_protocol, data_manager):
+    rows = good_rows()
+    rows[0] = rows[0].rsplit(",", 1)[0] + ",AB\x00CD"
+    messages = refused(randomised_protocol, data_manager, csv_text(rows))
+    assert any(m.startswith("Row 2: code") and "control characters" in m for m in messages)
