@@ -8,6 +8,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.utils import timezone
 
+from ecrf.credentials import PasswordCheck
+
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
@@ -48,6 +50,23 @@ class LoginForm(auth_forms.AuthenticationForm):
 
 
 class PasswordChangeForm(auth_forms.PasswordChangeForm):
-    def __init__(self, *args, **kwargs):
+    """The old password goes through ``check_password`` (ecrf.credentials), which counts failures and refuses a
+    locked-out account: without it, a left-open session could guess the password without limit.
+    """
+
+    def __init__(self, *args, check_password, **kwargs):
         super().__init__(*args, **kwargs)
+        self.check_password = check_password
         self.helper = submit_helper("Change password")
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        checked = self.check_password(self.user, old_password)
+        if checked is PasswordCheck.LOCKED_OUT:
+            raise forms.ValidationError(LOCKED_OUT, code="locked_out")
+        if checked is not PasswordCheck.ACCEPTED:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+LOCKED_OUT = "Too many wrong passwords: your account is locked for now. Try again later or ask an administrator."

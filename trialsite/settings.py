@@ -114,7 +114,8 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.env_bool("SECURE_COOKIES", defa
 SECURE_HSTS_SECONDS = env.env_int("HSTS_SECONDS", 0)
 # Both only take effect once HSTS_SECONDS is set; they cover this host's own subdomains, not the parent domain.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.env_bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.env_bool("HSTS_PRELOAD", default=True)
+# Preloading is a one-way door (browsers keep the host on HTTPS for months): the deployer opts in.
+SECURE_HSTS_PRELOAD = env.env_bool("HSTS_PRELOAD", default=False)
 # Off by default so `make run` works on plain http://127.0.0.1; deployments behind TLS turn it on.
 SECURE_SSL_REDIRECT = env.env_bool("SSL_REDIRECT", default=False)
 BEHIND_TLS_PROXY = env.env_bool("BEHIND_TLS_PROXY", default=False)

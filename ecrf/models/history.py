@@ -1,9 +1,11 @@
 """The base of every history model in ``ecrf``: each row carries a SHA-256 chained to its record's previous row."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import models
 from django.db.backends.utils import format_number
+from django.utils import timezone
 
 from ecrf.audit_hash import GENESIS, chain_hash, row_content
 
@@ -42,21 +44,28 @@ def chain(history_model, rows: list) -> None:
     record_pk = history_model.instance_type._meta.pk.attname
     latest = _latest_hashes(history_model, record_pk, {getattr(row, record_pk) for row in rows})
     decimals = [f for f in history_model._meta.concrete_fields if isinstance(f, models.DecimalField)]
+    moments = [f for f in history_model._meta.concrete_fields if isinstance(f, models.DateTimeField)]
     for row in rows:
-        _as_stored(row, decimals)
+        _as_stored(row, decimals, moments)
         record_id = getattr(row, record_pk)
         row.previous_hash = latest.get(record_id, GENESIS)
         row.row_hash = chain_hash(row_content(row), row.previous_hash)
         latest[record_id] = row.row_hash
 
 
-def _as_stored(row, decimals) -> None:
-    """Round decimals to their column's places now, so the hashed value is the stored one (not the DB's rounding)."""
+def _as_stored(row, decimals, moments) -> None:
+    """Give values the form the database stores, so the hashed value is the stored one: decimals rounded to their
+    column's places, and a naive datetime (a script's) made aware in the default time zone, as Django stores it.
+    """
     for field in decimals:
         value = getattr(row, field.attname)
         if value is not None:
             value = format_number(field.to_python(value), field.max_digits, field.decimal_places)
             setattr(row, field.attname, Decimal(value))
+    for field in moments:
+        value = getattr(row, field.attname)
+        if isinstance(value, datetime) and timezone.is_naive(value):
+            setattr(row, field.attname, timezone.make_aware(value, timezone.get_default_timezone()))
 
 
 def _latest_hashes(history_model, record_pk: str, record_ids: set, chunk: int = 500) -> dict:

@@ -142,7 +142,7 @@ def randomise(subject: Subject, *, by) -> Allocation:
     )
     if randomisation_list is None:
         raise ValidationError({"stratum": f"{subject.study.code} has no randomisation list: ask the data manager."})
-    lock_subject(subject)
+    lock_subject(subject)  # after the list's lock: the one order every path takes (list, then subject)
     subject = Subject.objects.select_related("study", "site", "protocol").get(pk=subject.pk)
     if Allocation.objects.filter(subject=subject).exists():
         raise ValidationError({"status": f"{subject.subject_code} is already allocated."})
@@ -163,6 +163,7 @@ def randomise(subject: Subject, *, by) -> Allocation:
 @transaction.atomic
 def correct_allocation(allocation: Allocation, *, arm, reason: str, by) -> Allocation:
     """A data manager's documented correction of an allocation; the original stays in the history."""
+    lock_subject(allocation.subject, allocation)
     reason = require_reason(reason, "correction")
     if arm.protocol_id != allocation.arm.protocol_id:
         raise ValidationError({"arm": "This arm belongs to another protocol version."})

@@ -37,8 +37,8 @@ def record_visit(
 def mark_missed(
     visit: Visit, *, reason: str, by, change_reason: str = "", expected_version: int | None = None
 ) -> Visit:
-    """Record that the visit did not take place (``reason``). A visit recorded as done can be re-marked only with
-    ``change_reason`` (its date and weight are erased), and never while data taken at it stand.
+    """Record that the visit did not take place (``reason``). Once recorded (done or missed) the visit changes only
+    with ``change_reason``; a done visit's date and weight are erased, and never while data taken at it stand.
     """
     lock_subject(visit.subject, visit)
     check_version(record_version(visit), expected_version)
@@ -52,6 +52,8 @@ def mark_missed(
                 {"missed": f"This visit took place: {', '.join(held)} recorded at it. Void those first."}
             )
         audit_reason = f"{require_reason(change_reason)} (was done on {visit.actual_date}); {audit_reason}"
+    elif visit.status != VisitStatus.PLANNED:  # a missed visit's reason changed is a change too
+        audit_reason = f"{require_reason(change_reason)}; {audit_reason}"
     visit.status, visit.actual_date, visit.weight_kg = VisitStatus.MISSED, None, None
     visit.missed_reason = missed_reason
     return save_record(visit, by=by, reason=audit_reason)

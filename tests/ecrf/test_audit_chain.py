@@ -273,3 +273,10 @@ def test_the_previous_hash_changes_the_hash():
 def test_a_naive_datetime_is_refused():
     with pytest.raises(ValueError, match="naive"):
         canonical({"history_date": datetime(2021, 1, 2, 9, 30)})
+
+
+def test_a_naive_datetime_from_a_script_is_hashed_as_stored_and_verifies(allocated_subject, coordinator_a):
+    """Django stores a naive datetime in the default time zone (with a warning); the hash must follow it."""
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        give_first_infusion(allocated_subject, by=coordinator_a, started_at=datetime(2021, 1, 2, 9, 30))
+    assert "verifies. OK." in verify()

@@ -110,6 +110,8 @@ EXPECTED: dict[str, object] = {
     "logout": {"GET": everyone(405), "POST": everyone(LOGIN)},
     "password_change": {"GET": everyone(200, anonymous=LOGIN), "POST": everyone(200, anonymous=LOGIN)},
     "password_change_done": {"GET": everyone(200, anonymous=LOGIN), "POST": everyone(405, anonymous=LOGIN)},
+    # The admin's own password form is replaced by the one above, which checks the old password through the lockout.
+    "admin_password_change": {"GET": everyone("302:password_change"), "POST": everyone("302:password_change")},
     "ecrf:home": {"GET": everyone(200, anonymous=LOGIN), "POST": everyone(200, anonymous=LOGIN)},
     # Study pages.
     "ecrf:study_detail": StudyPage("study", ALL_MEMBERS),
@@ -231,7 +233,7 @@ ADMIN_EXPECTED: dict[str, dict[str, object]] = {
     "admin:index": admin(staff(200), staff(200)),
     "admin:login": admin(staff("302:admin:index"), staff(200), **everyone(200)),
     "admin:logout": admin(staff(405), staff(LOGIN), **everyone("302:admin:index")),
-    "admin:password_change": admin(staff(200), staff(200)),
+    "admin:password_change": {"GET": everyone("302:password_change"), "POST": everyone("302:password_change")},
     "admin:password_change_done": admin(staff(200), staff(405)),
     "admin:autocomplete": admin(staff(403), staff(405)),  # 403: no model named in the query
     "admin:jsi18n": admin(staff(200), staff(405)),

@@ -5,6 +5,7 @@ time, an eligibility answer; and a correction form shows the saved value, never 
 from datetime import UTC, date, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from ecrf.models import ClinicalStatus, Visit, VisitStatus
@@ -101,3 +102,13 @@ def test_the_clinical_status_correction_form_shows_the_saved_assessment_date(
     form = coordinator.get(url_of(allocated_subject, "ecrf:clinical_status")).context["form"]
     assert str(form["assessed_on"].value()) == "2021-01-03"
     assert ClinicalStatus.objects.get().assessed_on == date(2021, 1, 3)
+
+
+def test_changing_why_a_visit_was_missed_needs_a_change_reason(allocated_subject, coordinator_a):
+    w0 = allocated_subject.visits.get(definition__code="W0")
+    visits.mark_missed(w0, reason="Patient in ICU", by=coordinator_a)
+    with pytest.raises(ValidationError, match="Give a reason"):
+        visits.mark_missed(w0, reason="Travelling", by=coordinator_a)
+    assert Visit.objects.get(pk=w0.pk).missed_reason == "Patient in ICU"
+    visits.mark_missed(w0, reason="Travelling", change_reason="Site called the family", by=coordinator_a)
+    assert w0.history.first().history_change_reason == "Site called the family; Missed: Travelling"

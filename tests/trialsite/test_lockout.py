@@ -74,3 +74,37 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(client, nurs
             HTTP_X_FORWARDED_FOR="1.2.3.4, 192.0.2.10",
         )
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"192.0.2.10"}
+
+
+def change_password(client, old):
+    new = "a-new-long-password-9731"
+    return client.post(reverse("password_change"), {"old_password": old, "new_password1": new, "new_password2": new})
+
+
+def test_wrong_old_passwords_on_the_password_change_page_lock_the_account(client, nurse):
+    client.force_login(nurse)
+    for _ in range(LIMIT - 1):
+        assert "entered incorrectly" in change_password(client, "wrong-guess").content.decode()
+    assert change_password(client, "wrong-guess").status_code == 429
+    refused = change_password(client, TEST_PASSWORD)
+    assert refused.status_code == 429
+    assert "Sign-in locked" in refused.content.decode()
+    nurse.refresh_from_db()
+    assert nurse.check_password(TEST_PASSWORD)
+    assert sign_in(Client(), "nurse", TEST_PASSWORD).status_code == 429
+
+
+def test_the_right_old_password_changes_it(client, nurse):
+    client.force_login(nurse)
+    assert change_password(client, TEST_PASSWORD).status_code == 302
+    nurse.refresh_from_db()
+    assert nurse.check_password("a-new-long-password-9731")
+
+
+def test_the_admin_password_form_leads_to_the_one_that_counts_failures(client, nurse):
+    nurse.is_staff = True
+    nurse.save()
+    client.force_login(nurse)
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 302
+    assert response.url == reverse("password_change")
