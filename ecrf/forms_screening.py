@@ -74,6 +74,37 @@ class ConsentForm(forms.Form):
         self.helper = submit_helper("Record consent")
 
 
+CORRECTION_REASON = "Why the saved values are wrong: kept with the change in the audit trail."
+
+
+class CorrectRegistrationForm(forms.Form):
+    """The registration facts as saved, to correct with a reason (the subject code is its identity: not here)."""
+
+    screening_date = forms.DateField(widget=DATE)
+    sex = forms.ChoiceField(choices=Sex.choices, widget=forms.RadioSelect)
+    age_years = forms.IntegerField(min_value=0, max_value=120, label="Age (years)")
+    weight_kg = forms.DecimalField(
+        min_value=1, max_value=399, max_digits=5, decimal_places=1, required=False, label="Weight (kg)"
+    )
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=CORRECTION_REASON)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = submit_helper("Save correction")
+
+
+class CorrectConsentForm(forms.Form):
+    consent_date = forms.DateField(widget=DATE)
+    consent_version = forms.CharField(max_length=40, label="Consent form version")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=CORRECTION_REASON)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = submit_helper("Save correction")
+
+
 class ScreenFailureForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -13,6 +13,14 @@ urlpatterns = [
     path("studies/<str:study_code>/subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
     path("studies/<str:study_code>/subjects/<int:pk>/eligibility/", screening.eligibility, name="eligibility"),
     path("studies/<str:study_code>/subjects/<int:pk>/consent/", screening.consent, name="consent"),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/registration/",
+        screening.correct_registration,
+        name="correct_registration",
+    ),
+    path(
+        "studies/<str:study_code>/subjects/<int:pk>/consent/correct/", screening.correct_consent, name="correct_consent"
+    ),
     path("studies/<str:study_code>/subjects/<int:pk>/screen-failure/", screening.screen_failure, name="screen_failure"),
     path("studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/", visits.visit_form, name="visit_form"),
     path(

@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecrf.models import ClinicalStatus, EligibilityAnswer, InfusionEvent, Visit, VisitSignature
+from ecrf.models import ClinicalStatus, EligibilityAnswer, InfusionEvent, Subject, Visit, VisitSignature
 from ecrf.selectors.audit import ChainProblem, chain_problems
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
 SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
+# The subject's own fields shown on its screening visit's history (the one with the consent form).
+REGISTRATION_FIELDS = ("sex", "age_years", "weight_kg", "screening_date", "consent_date", "consent_version")
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,15 @@ def _eligibility_changes(history) -> list[FieldChange]:
 
 
 def _visit_histories(visit: Visit) -> list[tuple]:
-    return [
+    histories = [
         ("Visit", Visit.history.filter(id=visit.pk), ("status", "actual_date", "weight_kg", "missed_reason")),
         ("Clinical status", ClinicalStatus.history.filter(visit_id=visit.pk), None),
         ("Infusion", InfusionEvent.history.filter(visit_id=visit.pk), None),
         ("Signature", VisitSignature.history.filter(visit_id=visit.pk), ("is_voided", "void_reason")),
     ]
+    if "consent" in visit.definition.forms:
+        histories.append(("Registration", Subject.history.filter(id=visit.subject_id), REGISTRATION_FIELDS))
+    return histories
 
 
 def record_history(form: str, record) -> list[FieldChange]:

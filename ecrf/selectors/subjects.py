@@ -1,8 +1,12 @@
-"""Reads about subjects: eligibility derived from their answers."""
+"""Reads about subjects: eligibility derived from their answers, their screening visit and dated events."""
 
 from dataclasses import dataclass, field
+from datetime import date
 
-from ecrf.models import EligibilityAnswer, EligibilityCriterion, Subject
+from django.db.models import Min
+from django.utils import timezone
+
+from ecrf.models import EligibilityAnswer, EligibilityCriterion, Subject, Visit
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,24 @@ def eligibility_criteria(subject: Subject):
 def eligibility_version(subject: Subject) -> int:
     """Moves on with every saved answer of the subject's checklist: a stale checklist form is detected by it."""
     return EligibilityAnswer.history.filter(subject_id=subject.pk).count()
+
+
+def screening_visit(subject: Subject) -> Visit | None:
+    """The visit whose forms include consent: its history shows the subject's registration and consent."""
+    visits = subject.visits.active().select_related("definition").order_by("definition__order")
+    return next((visit for visit in visits if "consent" in visit.definition.forms), None)
+
+
+def first_dates_after_consent(subject: Subject) -> list[tuple[str, date]]:
+    """(what, date) of the first visit done, the allocation and the first infusion, as far as they are recorded."""
+    dates = []
+    first_visit = subject.visits.active().aggregate(first=Min("actual_date"))["first"]
+    if first_visit is not None:
+        dates.append(("the first visit", first_visit))
+    allocation = getattr(subject, "allocation", None)
+    if allocation is not None:
+        dates.append(("allocation", allocation.allocation_date))
+    first_infusion = subject.infusions.active().aggregate(first=Min("started_at"))["first"]
+    if first_infusion is not None:
+        dates.append(("the first infusion", timezone.localtime(first_infusion).date()))
+    return dates

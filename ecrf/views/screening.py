@@ -1,4 +1,5 @@
-"""Screening at a site: register a subject, answer the eligibility checklist, record consent or screen failure.
+"""Screening at a site: register a subject, answer the eligibility checklist, record consent or screen failure,
+and correct the registration facts or the consent with a reason.
 
 Every POST that saves redirects (so a reload or double submit saves nothing twice); a refusal re-shows the form
 with what was typed and the reason on the field concerned.
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_http_methods
 from ecrf.access import require_study_role
 from ecrf.forms_screening import (
     ConsentForm,
+    CorrectConsentForm,
+    CorrectRegistrationForm,
     DeathForm,
     EligibilityForm,
     HccForm,
@@ -25,6 +28,7 @@ from ecrf.forms_screening import (
     add_service_errors,
 )
 from ecrf.roles import Capability
+from ecrf.selectors import history
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events, subjects
 from ecrf.services.locking import StaleWrite
@@ -120,6 +124,52 @@ def _subject_form(request, study_code, pk, form_class, service, title, done):
     return render(
         request, "ecrf/screening_form.html", {"access": access, "subject": subject, "form": form, "title": title}
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def correct_registration(request, study_code, pk):
+    fields = ("screening_date", "sex", "age_years", "weight_kg")
+    return _correction(
+        request, study_code, pk, CorrectRegistrationForm, fields, subjects.correct_registration, "Correct registration"
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def correct_consent(request, study_code, pk):
+    fields = ("consent_date", "consent_version")
+    return _correction(request, study_code, pk, CorrectConsentForm, fields, subjects.correct_consent, "Correct consent")
+
+
+def _correction(request, study_code, pk, form_class, fields, service, title):
+    """A form of the subject's saved ``fields``, opened at the subject's version and saved with a reason."""
+    access = require_study_role(request, study_code, Capability.ENTER_DATA)
+    subject = subject_or_404(access, pk, Capability.ENTER_DATA)
+    version = history.record_version(subject)
+    form = form_class(posted(request), initial={**{f: getattr(subject, f) for f in fields}, "version": version})
+    stale = refused_as_stale(request, form, version, STALE_SUBJECT)
+    if not stale and request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            service(
+                subject,
+                by=request.user,
+                reason=data["reason"],
+                expected_version=data["version"],
+                **{f: data[f] for f in fields},
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            stale = isinstance(error, StaleWrite)
+        else:
+            messages.success(request, f"{subject.subject_code}: {title.lower().removeprefix('correct ')} corrected.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "form": form, "title": title}
+    return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
+
+
+STALE_SUBJECT = "Someone saved this subject after you opened the form. Nothing of yours was saved: reload to see it."
 
 
 def _record_hcc(subject, *, by, **data):

@@ -33,6 +33,8 @@ def subject_detail(request, study_code, pk):
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
         "screening_actions": _screening_actions(subject) if access.can(Capability.ENTER_DATA) else [],
         "outcome_actions": _outcome_actions(subject) if access.can(Capability.ENTER_DATA) else [],
+        "correction_actions": _correction_actions(access, subject),
+        "screening_visit": subject_reads.screening_visit(subject),
         "can_sign": access.can(Capability.SIGN_FORMS),
         "can_enter": access.can(Capability.ENTER_DATA),
         "gets_infusions": hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions,
@@ -52,6 +54,16 @@ def _screening_actions(subject):
         actions.append(("Record consent", "ecrf:consent"))
     if status in ("screened", "consented", "eligible"):
         actions += [("Eligibility checklist", "ecrf:eligibility"), ("Screen failure", "ecrf:screen_failure")]
+    return actions
+
+
+def _correction_actions(access, subject):
+    """(label, URL name) of the corrections open to a data-entry role at the subject's site."""
+    if subject.site not in access.sites_with(Capability.ENTER_DATA):
+        return []
+    actions = [("Correct registration", "ecrf:correct_registration")]
+    if subject.consent_date is not None:
+        actions.append(("Correct consent", "ecrf:correct_consent"))
     return actions
 
 

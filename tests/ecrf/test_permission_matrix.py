@@ -129,6 +129,8 @@ EXPECTED: dict[str, object] = {
     # A POST without the version a form was opened at is refused as stale: 409, the form shown again, nothing saved.
     "ecrf:eligibility": StudyPage("subject", ENTER, POST=409),
     "ecrf:consent": StudyPage("subject", ENTER),
+    "ecrf:correct_registration": StudyPage("subject", ENTER, POST=409),
+    "ecrf:correct_consent": StudyPage("subject", ENTER, POST=409),
     "ecrf:screen_failure": StudyPage("subject", ENTER),
     "ecrf:outcome": StudyPage("subject", ENTER),
     "ecrf:randomise": StudyPage("subject", ENTER, POST=409),  # 409: this study does not randomise
