@@ -48,6 +48,7 @@ urlpatterns = [
     path("studies/<str:study_code>/randomisation/generate/", randomisation.generate, name="randomisation_generate"),
     path("studies/<str:study_code>/randomisation/import/", randomisation.import_csv, name="randomisation_import"),
     path("studies/<str:study_code>/randomisation/slots/", randomisation.slots, name="randomisation_slots"),
+    path("studies/<str:study_code>/randomisation/secret/", randomisation.reveal_secret, name="randomisation_secret"),
     path("studies/<str:study_code>/randomisation/list.csv", randomisation.download, name="randomisation_download"),
     path(
         "studies/<str:study_code>/subjects/<int:pk>/visits/<str:visit_code>/infusion/", events.infusion, name="infusion"

@@ -1,6 +1,6 @@
 """The randomisation list, for data managers only: summary, generation, import, the slots and their download.
 
-Every view of the slots, of the generation secret (on the summary page) and every download leaves an access row;
+Every view of the slots, of the generation secret (shown only when asked for) and every download leaves an access row;
 site staff get 403 on all of these URLs.
 """
 
@@ -30,13 +30,24 @@ def manage(request, study_code):
     return _render_manage(request, access, GenerateListForm(), ImportListForm())
 
 
-def _render_manage(request, access, generate_form, import_form, status=200):
+@login_required
+@require_POST
+def reveal_secret(request, study_code):
+    """The generation secret, shown only on this deliberate act, and each showing recorded."""
+    access = _access(request, study_code)
+    current = reads.active_list(access.study)
+    if current is None or not current.secret_hex:
+        raise Http404("This list has no generation secret.")
+    randomisation.record_access(current, user=request.user, action="secret")
+    return _render_manage(request, access, GenerateListForm(), ImportListForm(), reveal=True)
+
+
+def _render_manage(request, access, generate_form, import_form, status=200, reveal=False):
     current = reads.active_list(access.study)
     strata = reads.strata_summary(current) if current else []
-    if current is not None and current.secret_hex:
-        randomisation.record_access(current, user=request.user, action="secret")  # the page shows it
     context = {
         "access": access,
+        "reveal": reveal,
         "list": current,
         "strata": strata,
         "sites": reads.generated_for_sites(current) if current and current.secret_hex else [],

@@ -123,6 +123,7 @@ EXPECTED: dict[str, object] = {
     "ecrf:randomisation_import": StudyPage("study", DATA_MANAGER, GET=405, POST=400),
     # The test study allocates by assignment, so it has no list: 404 once past the role check.
     "ecrf:randomisation_slots": StudyPage("study", DATA_MANAGER, GET=404, POST=405),
+    "ecrf:randomisation_secret": StudyPage("study", DATA_MANAGER, GET=405, POST=404),
     "ecrf:randomisation_download": StudyPage("study", DATA_MANAGER, GET=404, POST=405),
     # Subject pages (the subject, its visit and records are those of the target).
     "ecrf:subject_detail": StudyPage("subject", ALL_MEMBERS),

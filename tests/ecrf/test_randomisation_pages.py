@@ -112,9 +112,14 @@ def test_the_generate_form_refuses_bad_slots_per_stratum_with_a_message(team, cl
     assert team.randomisation_lists.get(is_active=True) == before
 
 
-def test_the_secret_is_shown_to_the_data_manager_and_the_view_is_recorded(team, client, data_manager):
+def test_the_secret_is_shown_to_the_data_manager_when_asked_and_the_showing_is_recorded(team, client, data_manager):
     secret = team.randomisation_lists.get(is_active=True).secret_hex
-    page = as_user(client, data_manager).get(reverse("ecrf:randomisation", args=[team.code])).content.decode()
+    browser = as_user(client, data_manager)
+    summary = browser.get(reverse("ecrf:randomisation", args=[team.code])).content.decode()
+    assert secret not in summary
+    assert 'data-testid="reveal-secret"' in summary
+    assert not RandomisationListAccess.objects.filter(action="secret").exists()
+    page = browser.post(reverse("ecrf:randomisation_secret", args=[team.code])).content.decode()
     assert f'data-testid="secret">{secret}</code>' in page
     assert "10 slots per stratum" in page
     assert "sites SITE-A, SITE-B" in page
