@@ -20,6 +20,7 @@ BLOCK_MULTIPLES = (1, 2, 3)
 
 
 def new_secret() -> bytes:
+    """A fresh list secret from the operating system's generator (never a seed anyone chose)."""
     return secrets.token_bytes(SECRET_BYTES)
 
 

@@ -24,4 +24,5 @@ def log_failed_sign_in(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out)
 def log_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
+    """Every lockout reaches the security log, where operations watch for attacks."""
     security_log.warning("Sign-in locked out for %r from %s after repeated wrong passwords", username, ip_address)

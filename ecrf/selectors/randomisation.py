@@ -49,6 +49,7 @@ def strata_of(protocol, site_codes: list[str]) -> list[str]:
 
 
 def site_codes(study: Study) -> list[str]:
+    """The study's site codes in order: the site levels of its strata."""
     return list(study.sites.order_by("code").values_list("code", flat=True))
 
 
