@@ -32,6 +32,12 @@ class InfusionForm(forms.Form):
             self.fields["total_cells"] = forms.FloatField(
                 min_value=1, label="Total cells", help_text="e.g. 3.2e7 for 32 million"
             )
+            self.fields["dose_deviation"] = forms.CharField(
+                required=False,
+                max_length=500,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                label="Dose deviation (reason), if the dose is outside the protocol's range",
+            )
         for criterion in self.criteria:
             name = f"release_{criterion.code}"
             if criterion.kind == "negative":
@@ -71,7 +77,10 @@ class InfusionForm(forms.Form):
         details["reaction"] = details["reaction"] or ""
         if "product_lot" in self.fields:
             details.update(
-                product_lot=data["product_lot"], passage=data["passage"], total_cells=round(data["total_cells"])
+                product_lot=data["product_lot"],
+                passage=data["passage"],
+                total_cells=round(data["total_cells"]),
+                dose_deviation=data["dose_deviation"],
             )
         return details
 

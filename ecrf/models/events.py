@@ -30,6 +30,11 @@ class InfusionEvent(ClinicalRecord):
     release_deviation = models.CharField(
         max_length=500, blank=True, help_text="Protocol deviation recorded when a product failing release was given."
     )
+    dose_deviation = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Dose deviation recorded when a dose outside the protocol's range is given.",
+    )
 
     class Meta:
         ordering = ["subject", "number"]

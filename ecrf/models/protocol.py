@@ -4,6 +4,8 @@ Rows of a version are never changed after loading: an amendment is a new version
 entered under the old version keeps pointing at the definitions it was entered against.
 """
 
+import math
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -204,9 +206,26 @@ class InfusionPlan(models.Model):
     def target_dose_label(self) -> str:
         return f"{self.target_cells_per_kg / 1e6:g} × 10⁶ cells/kg"
 
-    def dose_in_range(self, cells_per_kg: float) -> bool:
+    @property
+    def dose_range(self) -> tuple[float, float]:
+        """The lowest and highest cells/kg the protocol allows: the target ± its tolerance."""
         margin = self.target_cells_per_kg * self.dose_tolerance_percent / 100
-        return abs(cells_per_kg - self.target_cells_per_kg) <= margin
+        return self.target_cells_per_kg - margin, self.target_cells_per_kg + margin
+
+    @property
+    def dose_range_label(self) -> str:
+        low, high = self.dose_range
+        return (
+            f"{low / 1e6:.2f}–{high / 1e6:.2f} × 10⁶ cells/kg "
+            f"({self.target_cells_per_kg / 1e6:g} × 10⁶ ± {self.dose_tolerance_percent:g} %)"
+        )
+
+    def dose_in_range(self, cells_per_kg: float) -> bool:
+        """Within the range, the bounds included (a dose computed from a weight in tenths of a kg may land a
+        rounding error beyond a bound it meets exactly)."""
+        low, high = self.dose_range
+        at_a_bound = any(math.isclose(cells_per_kg, bound, rel_tol=1e-9) for bound in (low, high))
+        return low <= cells_per_kg <= high or at_a_bound
 
 
 class ReleaseCriterion(ProtocolPart):

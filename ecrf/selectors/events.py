@@ -7,6 +7,12 @@ def infusion_plan(subject: Subject) -> InfusionPlan | None:
     return InfusionPlan.objects.filter(protocol=subject.protocol).first()
 
 
+def dose_outside_plan(infusion: InfusionEvent | None, plan: InfusionPlan | None) -> bool:
+    """Whether a given product infusion's cells/kg lies outside the protocol's range (a warning, not a success)."""
+    dose = infusion.cells_per_kg if infusion else None
+    return dose is not None and plan is not None and not plan.dose_in_range(dose)
+
+
 def observation_hours(subject: Subject):
     plan = infusion_plan(subject)
     return plan.observation_hours if plan else None

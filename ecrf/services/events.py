@@ -35,12 +35,14 @@ def record_infusion(
     body_weight_kg,
     release: dict[str, object] | None = None,
     release_deviation: str = "",
+    dose_deviation: str = "",
     by,
     **details,
 ) -> InfusionEvent:
     """Record an infusion; ``release`` maps criterion code to a measured number or, for "negative" criteria,
     True when negative. A product failing or missing a release criterion is refused unless a protocol deviation
-    is recorded in ``release_deviation``.
+    is recorded in ``release_deviation``; a product dose (cells/kg) outside the protocol's tolerance around the
+    target is refused unless a dose deviation is recorded in ``dose_deviation``.
     """
     lock_subject(subject, visit)
     check_clinical_date(subject.study, "started_at", started_at)
@@ -63,11 +65,11 @@ def record_infusion(
         body_weight_kg=body_weight_kg,
         is_placebo=allocation.arm.infusions == "placebo",
         release_deviation=release_deviation.strip(),
+        dose_deviation=dose_deviation.strip(),
         **details,
     )
     save_record(infusion, by=by)
-    if not infusion.is_placebo:
-        _record_release(infusion, release or {}, by=by)
+    _record_product(infusion, plan, release or {}, by=by)
     if subject.status == SubjectStatus.ALLOCATED:
         lifecycle.start_treatment(subject, by=by)
     if number == 1:
@@ -80,6 +82,31 @@ def _check_infusion_date(subject: Subject, allocation, day) -> None:
         raise ValidationError({"started_at": "An infusion cannot come before the subject's allocation."})
     if subject.death_date and day > subject.death_date:
         raise ValidationError({"started_at": "An infusion cannot come after the subject's death."})
+
+
+def _record_product(infusion: InfusionEvent, plan, release: dict[str, object], *, by) -> None:
+    """Check the saved product's dose and record its release, refusing both problems at once; the caller's
+    transaction rolls the infusion and its results back. The dose is checked on the saved, cleaned numbers.
+    """
+    problems = _dose_problems(infusion, plan)
+    if not infusion.is_placebo:
+        try:
+            _record_release(infusion, release, by=by)
+        except ValidationError as error:
+            problems.update(error.message_dict)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _dose_problems(infusion: InfusionEvent, plan) -> dict[str, str]:
+    """A product dose outside the protocol's range, without a dose deviation, as an error on the cells given."""
+    dose = infusion.cells_per_kg
+    if plan is None or infusion.is_placebo or dose is None or infusion.dose_deviation or plan.dose_in_range(dose):
+        return {}
+    return {
+        "total_cells": f"{dose / 1e6:.2f} × 10⁶ cells/kg is outside the protocol's {plan.dose_range_label}: "
+        "record a dose deviation to give it."
+    }
 
 
 def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) -> None:
@@ -194,6 +221,7 @@ CORRECTABLE_INFUSION_FIELDS = {
     "product_lot",
     "passage",
     "total_cells",
+    "dose_deviation",
 }
 
 
@@ -202,7 +230,8 @@ def change_infusion(
     infusion: InfusionEvent, *, by, reason: str, expected_version: int | None = None, **details
 ) -> InfusionEvent:
     """Correct an infusion's time, weight, product or observation (not its release results, which are the
-    product's QC record). Refused at a signed visit; the dose per kg follows the corrected cells and weight.
+    product's QC record). Refused at a signed visit; the dose per kg follows the corrected cells and weight, and
+    a product dose outside the protocol's range is refused unless the infusion has a dose deviation.
     """
     unknown = set(details) - CORRECTABLE_INFUSION_FIELDS
     if unknown:
@@ -213,4 +242,10 @@ def change_infusion(
     if "started_at" in details:
         check_clinical_date(infusion.subject.study, "started_at", details["started_at"])
         _check_infusion_date(infusion.subject, infusion.subject.allocation, details["started_at"].date())
-    return _change(infusion, details, by=by, reason=reason)
+    if "dose_deviation" in details:
+        details["dose_deviation"] = details["dose_deviation"].strip()
+    _change(infusion, details, by=by, reason=reason)
+    problems = _dose_problems(infusion, getattr(infusion.subject.protocol, "infusion_plan", None))
+    if problems:
+        raise ValidationError(problems)
+    return infusion

@@ -36,6 +36,7 @@ def infusion(request, study_code, pk, visit_code):
         raise Http404("No infusion is planned for this subject at this visit.")
     given = event_reads.infusion_at(subject, visit.definition.infusion_number)
     placebo = allocation.arm.infusions == "placebo"
+    plan = event_reads.infusion_plan(subject)
     form = InfusionForm(
         posted(request),
         criteria=event_reads.release_criteria(subject),
@@ -72,7 +73,8 @@ def infusion(request, study_code, pk, visit_code):
         "form": form,
         "given": given,
         "placebo": placebo,
-        "plan": event_reads.infusion_plan(subject),
+        "plan": plan,
+        "dose_outside_plan": event_reads.dose_outside_plan(given, plan),
     }
     return render(request, "ecrf/infusion_form.html", context)
 

@@ -94,7 +94,7 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.get_by_label("Infusion started at").fill(local(now - timedelta(hours=1)))
     page.get_by_label("Product lot").fill("UC-26-0415")
     page.get_by_label("Passage").fill("4")
-    page.get_by_label("Total cells").fill("3.2e7")
+    page.get_by_label("Total cells").fill("9.6e7")  # three times the planned 3.2e7 at 64 kg
     for marker in ("CD44", "CD73", "CD90", "CD105"):
         page.get_by_label(f"{marker} positive (%)").fill("98.5")
     for marker in ("CD31", "CD34", "CD45", "HLA-DR"):
@@ -104,7 +104,20 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.get_by_label("Endotoxin (EU/kg)").fill("0.8")
     page.get_by_label("Viability (%)").fill("93")
     page.get_by_role("button", name="Record infusion").click()
+
+    # A dose three times the protocol's is refused on the cells, then given with a dose deviation.
+    expect(page.get_by_label("Total cells")).to_have_class(re.compile("is-invalid"))
+    expect(page.locator("#div_id_total_cells")).to_contain_text(
+        "1.50 × 10⁶ cells/kg is outside the protocol's 0.40–0.60 × 10⁶ cells/kg (0.5 × 10⁶ ± 20 %)"
+    )
+    page.get_by_label("Dose deviation (reason)").fill("PD-04: whole bag given, PI informed")
+    page.get_by_role("button", name="Record infusion").click()
     expect(page.get_by_role("status")).to_contain_text("Infusion 1 of DLC-BJ-777 recorded.")
+    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Infusion 1").click()
+    given = page.get_by_test_id("infusion-given")
+    expect(given).to_have_class(re.compile("alert-warning"))
+    expect(given).to_contain_text("Dose deviation: PD-04: whole bag given, PI informed")
+    page.get_by_role("link", name=re.compile("DLC-BJ-777")).first.click()
 
     # Week 12 labs with a value out of range: flagged when the panel is reopened.
     page.get_by_role("row", name=re.compile("^W12")).get_by_role("link", name="Labs").click()

@@ -74,6 +74,17 @@ def test_an_infusion_correction_recomputes_the_dose_and_keeps_the_release_result
     assert corrected.release_results.count() == 2
 
 
+def test_an_infusion_corrected_out_of_the_dose_range_needs_a_dose_deviation(coordinator, infusion):
+    edit_url = url("infusion_edit", infusion)
+    typo = form_data(coordinator, edit_url, body_weight_kg="20.0", reason="Weighed")
+    form = coordinator.post(edit_url, typo).context["form"]
+    assert "1.50 × 10⁶ cells/kg is outside the protocol's" in form.errors["total_cells"][0]
+    assert InfusionEvent.objects.get().body_weight_kg == 60
+    assert coordinator.post(edit_url, {**typo, "dose_deviation": "PD-12: given as weighed"}).status_code == 302
+    corrected = InfusionEvent.objects.get()
+    assert (corrected.cells_per_kg, corrected.dose_deviation) == (1_500_000, "PD-12: given as weighed")
+
+
 def test_an_infusion_at_a_signed_visit_cannot_be_corrected(
     coordinator, infusion, investigator_a, allocated_subject, check_password
 ):

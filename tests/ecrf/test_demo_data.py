@@ -127,6 +127,15 @@ def test_dlc_control_has_no_infusions_ucmsc_has_up_to_three():
     )
 
 
+def test_demo_product_doses_are_within_the_protocols_tolerance():
+    """The demo gives no dose that data entry would refuse without a dose deviation (issue 14)."""
+    product = InfusionEvent.objects.filter(is_placebo=False).select_related("subject__protocol__infusion_plan")
+    assert product.exists()
+    outside = [i for i in product if not i.subject.protocol.infusion_plan.dose_in_range(i.cells_per_kg)]
+    assert outside == []
+    assert not product.exclude(dose_deviation="").exists()
+
+
 def baseline_scores(arm_code):
     """(MELD > 15, Child-Pugh grade, ascites) at the W0 visit of each analysed DLC subject of the arm."""
     values = LabValue.objects.filter(

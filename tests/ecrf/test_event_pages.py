@@ -47,6 +47,29 @@ def test_a_product_failing_release_is_blocked_without_a_deviation(coordinator, a
     assert InfusionEvent.objects.get().release_deviation == "PD-07 approved by the PI"
 
 
+def test_a_dose_outside_the_protocols_range_is_refused_on_the_cells_field(coordinator, allocated_subject):
+    three_times = {**INFUSION, "release_viab": "91", "release_myco": "on", "body_weight_kg": "58", "total_cells": "9e7"}
+    form = coordinator.post(infusion_url(allocated_subject), three_times).context["form"]
+    assert form.errors["total_cells"] == [
+        "1.55 × 10⁶ cells/kg is outside the protocol's 0.40–0.60 × 10⁶ cells/kg (0.5 × 10⁶ ± 20 %): "
+        "record a dose deviation to give it."
+    ]
+    assert not InfusionEvent.objects.exists()
+    response = coordinator.post(infusion_url(allocated_subject), {**three_times, "dose_deviation": "PD-11: PI"})
+    assert response.status_code == 302
+    assert InfusionEvent.objects.get().dose_deviation == "PD-11: PI"
+    page = coordinator.get(infusion_url(allocated_subject)).content.decode()
+    assert 'class="alert alert-warning" role="status" data-testid="infusion-given"' in page
+    assert "Dose deviation: PD-11: PI" in page
+
+
+def test_a_dose_within_the_range_is_shown_as_given(coordinator, allocated_subject):
+    coordinator.post(infusion_url(allocated_subject), {**INFUSION, "release_viab": "91", "release_myco": "on"})
+    page = coordinator.get(infusion_url(allocated_subject)).content.decode()
+    assert 'class="alert alert-success" role="status" data-testid="infusion-given"' in page
+    assert "outside the protocol" not in page
+
+
 def test_no_infusion_form_at_a_visit_without_one(coordinator, allocated_subject):
     assert coordinator.get(infusion_url(allocated_subject, "W4")).status_code == 404
 
