@@ -1,8 +1,14 @@
-"""Reads about subjects: eligibility derived from their answers."""
+"""Reads about subjects: eligibility derived from their answers, and the codes in use."""
 
 from dataclasses import dataclass, field
 
-from ecrf.models import EligibilityAnswer, EligibilityCriterion, Subject
+from django.db.models import Value
+from django.db.models.functions import Lower, Trim
+from django.utils import timezone
+
+from ecrf.code_patterns import format_code, sequence_of
+from ecrf.models import EligibilityAnswer, EligibilityCriterion, Site, Study, Subject
+from ecrf.selectors.protocols import protocol_in_force
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,28 @@ def eligibility_criteria(subject: Subject):
 def eligibility_version(subject: Subject) -> int:
     """Moves on with every saved answer of the subject's checklist: a stale checklist form is detected by it."""
     return EligibilityAnswer.history.filter(subject_id=subject.pk).count()
+
+
+def subject_code_in_use(study: Study, code: str) -> str | None:
+    """The code as stored when ``code`` is taken in the study, letter case and surrounding spaces ignored.
+
+    Compared by the database's own lower() and trim(), the functions of the unique constraint it answers for.
+    """
+    return (
+        Subject.objects.filter(study=study)
+        .annotate(normalised=Lower(Trim("subject_code")))
+        .filter(normalised=Lower(Trim(Value(code))))
+        .values_list("subject_code", flat=True)
+        .first()
+    )
+
+
+def next_subject_code(study: Study, site: Site) -> str | None:
+    """The code after the highest one at ``site`` fitting today's protocol's pattern; None without a pattern."""
+    protocol = protocol_in_force(study, timezone.localdate())
+    pattern = protocol.subject_code_pattern if protocol else ""
+    if not pattern:
+        return None
+    codes = Subject.objects.filter(study=study).values_list("subject_code", flat=True)
+    numbers = [sequence_of(pattern, code, site=site.code) for code in codes]
+    return format_code(pattern, site=site.code, number=max(filter(None, numbers), default=0) + 1)
