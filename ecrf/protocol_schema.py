@@ -10,7 +10,9 @@ import tomllib
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ecrf.code_patterns import pattern_problem
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -80,6 +82,15 @@ class StudySection(Strict):
     blinding: Literal["open_label", "single_blind", "double_blind"] = "open_label"
     time_origin: Literal["consent", "allocation", "first_infusion"] = "allocation"
     follow_up: Duration
+    # How subject codes look, e.g. "DLC-{site}-{nnn}" (ecrf.code_patterns); without it any code is accepted.
+    subject_code_pattern: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+
+    @field_validator("subject_code_pattern")
+    @classmethod
+    def pattern_is_usable(cls, pattern):
+        if pattern is not None and (problem := pattern_problem(pattern)):
+            raise ValueError(problem)
+        return pattern
 
 
 class ArmSection(Strict):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from simple_history.utils import bulk_create_with_history
 
+from ecrf.code_patterns import format_code
 from ecrf.demo.plans import SubjectPlan
 from ecrf.models import (
     AdverseEvent,
@@ -60,6 +61,9 @@ class TrialBuilder:
         self.background = list(protocol.background_medications.order_by("order"))
         self.lot_counter = 0
         self.codes = set()
+        self.subjects_at = defaultdict(int)
+        # The protocol's own code pattern, numbered per site as registration proposes it.
+        self.code_pattern = protocol.subject_code_pattern or f"{protocol.study.code}-{{site}}-{{nnn}}"
 
     def _save(self, model, objects: list) -> list:
         return bulk_create_with_history(
@@ -67,7 +71,7 @@ class TrialBuilder:
         )
 
     def build(self, plans: list[SubjectPlan]) -> list[Subject]:
-        subjects = self._save(Subject, [self._subject(i, plan) for i, plan in enumerate(plans, start=1)])
+        subjects = self._save(Subject, [self._subject(plan) for plan in plans])
         self._save(EligibilityAnswer, [a for s, p in zip(subjects, plans, strict=True) for a in self._answers(s, p)])
         allocated = [(s, p) for s, p in zip(subjects, plans, strict=True) if p.arm_code]
         allocations = self._save(Allocation, [self._allocation(s, p) for s, p in allocated])
@@ -82,14 +86,15 @@ class TrialBuilder:
         return subjects
 
     # Subjects and screening ------------------------------------------------------------------------------
-    def _subject(self, number: int, plan: SubjectPlan) -> Subject:
+    def _subject(self, plan: SubjectPlan) -> Subject:
         site = self.sites[0] if len(self.sites) == 1 or self.rng.random() < 0.8 else self.sites[1]
+        self.subjects_at[site.code] += 1
         screened = (plan.allocation_date or self._screening_day()) - timedelta(days=self.rng.randint(1, 6))
         subject = Subject(
             study=self.protocol.study,
             site=site,
             protocol=self.protocol,
-            subject_code=f"{self.protocol.study.code}-{site.code.split('-')[0]}-{number:03d}",
+            subject_code=format_code(self.code_pattern, site=site.code, number=self.subjects_at[site.code]),
             screening_date=screened,
             sex=plan.sex,
             age_years=plan.age,

@@ -23,6 +23,9 @@ class ProtocolVersion(models.Model):
     time_origin = models.CharField(max_length=20)
     follow_up_days = models.PositiveIntegerField()
     follow_up_label = models.CharField(max_length=40)
+    subject_code_pattern = models.CharField(
+        max_length=40, blank=True, help_text="How subject codes look, e.g. DLC-{site}-{nnn}; blank: any code."
+    )
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

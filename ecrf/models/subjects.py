@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower, Trim
 
 from ecrf.models.base import ClinicalRecord, voided_has_reason
 from ecrf.models.organisation import Site, Study
@@ -56,7 +57,13 @@ class Subject(ClinicalRecord):
     class Meta:
         ordering = ["study", "subject_code"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "subject_code"], name="subject_code_unique_in_study"),
+            # Letter case and surrounding spaces do not make another code: " dlc-bj-5mc-001" is DLC-BJ-5MC-001.
+            models.UniqueConstraint(
+                Lower(Trim("subject_code")),
+                "study",
+                name="subject_code_unique_ci",
+                violation_error_message="A subject with this code already exists in the study.",
+            ),
             models.CheckConstraint(condition=Q(status__in=SubjectStatus.values), name="subject_status_known"),
             models.CheckConstraint(
                 condition=Q(age_years__gte=0, age_years__lte=120),

@@ -1,12 +1,17 @@
-"""Reads about subjects: eligibility derived from their answers, their screening visit and dated events."""
+"""Reads about subjects: eligibility derived from their answers, their screening visit and dated events, and the
+codes in use.
+"""
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Min
+from django.db.models import Min, Value
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
-from ecrf.models import EligibilityAnswer, EligibilityCriterion, Subject, Visit
+from ecrf.code_patterns import format_code, sequence_of
+from ecrf.models import EligibilityAnswer, EligibilityCriterion, Site, Study, Subject, Visit
+from ecrf.selectors.protocols import protocol_in_force
 
 
 @dataclass(frozen=True)
@@ -82,3 +87,28 @@ def first_dates_after_consent(subject: Subject) -> list[tuple[str, date]]:
     if first_infusion is not None:
         dates.append(("the first infusion", timezone.localtime(first_infusion).date()))
     return dates
+
+
+def subject_code_in_use(study: Study, code: str) -> str | None:
+    """The code as stored when ``code`` is taken in the study, letter case and surrounding spaces ignored.
+
+    Compared by the database's own lower() and trim(), the functions of the unique constraint it answers for.
+    """
+    return (
+        Subject.objects.filter(study=study)
+        .annotate(normalised=Lower(Trim("subject_code")))
+        .filter(normalised=Lower(Trim(Value(code))))
+        .values_list("subject_code", flat=True)
+        .first()
+    )
+
+
+def next_subject_code(study: Study, site: Site) -> str | None:
+    """The code after the highest one at ``site`` fitting today's protocol's pattern; None without a pattern."""
+    protocol = protocol_in_force(study, timezone.localdate())
+    pattern = protocol.subject_code_pattern if protocol else ""
+    if not pattern:
+        return None
+    codes = Subject.objects.filter(study=study).values_list("subject_code", flat=True)
+    numbers = [sequence_of(pattern, code, site=site.code) for code in codes]
+    return format_code(pattern, site=site.code, number=max(filter(None, numbers), default=0) + 1)

@@ -69,6 +69,7 @@ def load_protocol(text: str, *, source_name: str) -> LoadResult:
         time_origin=spec.study.time_origin,
         follow_up_days=spec.study.follow_up.in_days(),
         follow_up_label=spec.study.follow_up.label(),
+        subject_code_pattern=spec.study.subject_code_pattern or "",
     )
     _create_parts(protocol, spec)
     return LoadResult(protocol=protocol, created=True)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ecrf.code_patterns import format_code, sequence_of
 from ecrf.models import (
     Allocation,
     AllocationMethod,
@@ -23,7 +24,13 @@ from ecrf.models import (
 )
 from ecrf.selectors.history import record_version
 from ecrf.selectors.protocols import protocol_in_force
-from ecrf.selectors.subjects import eligibility_of, eligibility_version, first_dates_after_consent, screening_visit
+from ecrf.selectors.subjects import (
+    eligibility_of,
+    eligibility_version,
+    first_dates_after_consent,
+    screening_visit,
+    subject_code_in_use,
+)
 from ecrf.services.audit import require_reason, save_record
 from ecrf.services.codes import check_code
 from ecrf.services.dates import check_clinical_date
@@ -63,7 +70,12 @@ def _move(subject: Subject, to: str, *, by, reason: str) -> Subject:
 def register_subject(
     *, study: Study, site: Site, subject_code: str, screening_date: date, sex: str, age_years: int, by, weight_kg=None
 ) -> Subject:
-    """Register a screened subject under the protocol version in force on the screening date."""
+    """Register a screened subject under the protocol version in force on the screening date.
+
+    The code is stored without surrounding spaces; it must fit the protocol's pattern, if any, and be new to the
+    study ignoring letter case (the database's unique constraint is the backstop).
+    """
+    subject_code = subject_code.strip()
     check_code(subject_code, field="subject_code")
     if not StudySite.objects.filter(study=study, site=site).exists():
         raise ValidationError({"site": f"Site {site.code} does not take part in {study.code}."})
@@ -71,6 +83,7 @@ def register_subject(
     protocol = protocol_in_force(study, screening_date)
     if protocol is None:
         raise ValidationError({"screening_date": f"No protocol of {study.code} is in force on {screening_date}."})
+    _check_new_code(subject_code, study=study, site=site, pattern=protocol.subject_code_pattern)
     subject = Subject(
         study=study,
         site=site,
@@ -82,6 +95,16 @@ def register_subject(
         weight_kg=weight_kg,
     )
     return save_record(subject, by=by)
+
+
+def _check_new_code(code: str, *, study: Study, site: Site, pattern: str) -> None:
+    if pattern and sequence_of(pattern, code, site=site.code) is None:
+        example = format_code(pattern, site=site.code, number=1)
+        raise ValidationError({"subject_code": f"Codes in {study.code} look like {example}."})
+    taken = subject_code_in_use(study, code)
+    if taken is not None:
+        stored = f" (as {taken})" if taken != code else ""
+        raise ValidationError({"subject_code": f"{code} is already used in {study.code}{stored}."})
 
 
 @transaction.atomic

@@ -39,7 +39,8 @@ from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
 @require_http_methods(["GET", "POST"])
 def register(request, study_code, site_code):
     access = require_study_role(request, study_code, Capability.ENTER_DATA, site_code=site_code)
-    form = RegisterSubjectForm(posted(request))
+    proposed = subject_reads.next_subject_code(access.study, access.site)
+    form = RegisterSubjectForm(posted(request), initial={"subject_code": proposed})
     if request.method == "POST" and form.is_valid():
         try:
             subject = subjects.register_subject(

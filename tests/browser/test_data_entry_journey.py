@@ -46,7 +46,7 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
 
     # Screening: register, consent, eligibility checklist.
     page.get_by_role("link", name="Register a subject").click()
-    page.get_by_label("Subject code").fill("DLC-BJ-777")
+    page.get_by_label("Subject code").fill("DLC-BJ-5MC-777")
     page.get_by_label("Screening date").fill(today)
     page.get_by_label("Male", exact=True).check()
     page.get_by_label("Age (years)").fill("51")
@@ -112,12 +112,12 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     )
     page.get_by_label("Dose deviation (reason)").fill("PD-04: whole bag given, PI informed")
     page.get_by_role("button", name="Record infusion").click()
-    expect(page.get_by_role("status")).to_contain_text("Infusion 1 of DLC-BJ-777 recorded.")
+    expect(page.get_by_role("status")).to_contain_text("Infusion 1 of DLC-BJ-5MC-777 recorded.")
     page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Infusion 1").click()
     given = page.get_by_test_id("infusion-given")
     expect(given).to_have_class(re.compile("alert-warning"))
     expect(given).to_contain_text("Dose deviation: PD-04: whole bag given, PI informed")
-    page.get_by_role("link", name=re.compile("DLC-BJ-777")).first.click()
+    page.get_by_role("link", name=re.compile("DLC-BJ-5MC-777")).first.click()
 
     # Week 12 labs with a value out of range: flagged when the panel is reopened.
     page.get_by_role("row", name=re.compile("^W12")).get_by_role("link", name="Labs").click()
@@ -128,7 +128,7 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.screenshot(path=SCREENSHOTS / "lab-panel.png", full_page=True)
 
     # The fever after the infusion.
-    page.get_by_role("link", name=re.compile("DLC-BJ-777")).first.click()
+    page.get_by_role("link", name=re.compile("DLC-BJ-5MC-777")).first.click()
     page.get_by_role("link", name="Add adverse event").click()
     page.get_by_label("CTCAE v5 term").fill("Fever")
     page.get_by_label("Onset at").fill(local(now - timedelta(minutes=30)))
@@ -174,6 +174,6 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")
     page.get_by_label("Show", exact=True).select_option("open_issues")
     page.get_by_role("button", name="Filter").click()
-    expect(page.get_by_test_id("issues-DLC-BJ-777")).to_be_visible()
-    page.get_by_test_id("issues-DLC-BJ-777").locator("summary").click()
+    expect(page.get_by_test_id("issues-DLC-BJ-5MC-777")).to_be_visible()
+    page.get_by_test_id("issues-DLC-BJ-5MC-777").locator("summary").click()
     page.screenshot(path=SCREENSHOTS / "worklist-open-issues.png", full_page=True)

@@ -59,24 +59,24 @@ def dlc_list(demo_data):
 
 
 def test_coordinator_randomises_an_eligible_consented_subject(page, live_server, dlc_list, tmp_path):
-    screened_subject("DLC-BJ-901")
+    screened_subject("DLC-BJ-5MC-901")
     sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")
-    page.get_by_role("link", name="DLC-BJ-901").click()
+    page.get_by_role("link", name="DLC-BJ-5MC-901").click()
     page.get_by_role("link", name="Randomise").click()
     expect(page.get_by_test_id("stratum")).to_have_text("meld:le15|site:BJ-5MC")
     page.screenshot(path=tmp_path / "randomise-confirm.png", full_page=True)
     page.get_by_role("button", name="Randomise now").click()
-    expect(page.get_by_role("status")).to_contain_text(re.compile(r"DLC-BJ-901 randomised: code DLC-\w{6}, arm "))
+    expect(page.get_by_role("status")).to_contain_text(re.compile(r"DLC-BJ-5MC-901 randomised: code DLC-\w{6}, arm "))
     expect(page.get_by_test_id("allocation")).to_contain_text(re.compile(r"randomisation code DLC-\w{6}"))
     expect(page.get_by_test_id("subject-status")).to_have_text("Allocated")
 
 
 def test_an_ineligible_subject_is_refused_with_the_reason(page, live_server, dlc_list):
-    screened_subject("DLC-BJ-902", diabetic=True)
+    screened_subject("DLC-BJ-5MC-902", diabetic=True)
     sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")
-    page.get_by_role("link", name="DLC-BJ-902").click()
+    page.get_by_role("link", name="DLC-BJ-5MC-902").click()
     page.get_by_role("link", name="Randomise").click()
     expect(page.get_by_test_id("randomisation-refused")).to_contain_text("not eligible: EXC07 Diabetes mellitus")
     expect(page.get_by_role("button", name="Randomise now")).to_have_count(0)

@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from django.test import RequestFactory, override_settings
 
 from analysis.scores import child_pugh, encephalopathy_category, meld
+from ecrf.code_patterns import sequence_of
 from ecrf.demo.cohorts import DLC
 from ecrf.demo.plans import plan_trial
 from ecrf.models import (
@@ -32,6 +33,7 @@ from ecrf.models import (
     SubjectStatus,
 )
 from ecrf.roles import Role
+from ecrf.selectors.subjects import next_subject_code
 
 pytestmark = pytest.mark.django_db
 ANALYSED = (SubjectStatus.COMPLETED, SubjectStatus.DIED)
@@ -294,3 +296,16 @@ def test_dlc_demo_has_a_committed_list_ready_for_new_subjects():
     call_command("verify_randomisation", study="DLC", stdout=out)
     assert "250 randomised allocations predate this list" in out.getvalue()
     assert out.getvalue().rstrip().endswith("OK.")
+
+
+# Subject codes (issue 14) ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("study_code", ["ACLF", "DLC"])
+def test_every_demo_code_fits_its_protocol_pattern_and_the_next_one_proposed_is_free(study_code):
+    study = Study.objects.get(code=study_code)
+    site = Site.objects.get(code="BJ-5MC")
+    pattern = study.protocol_versions.get().subject_code_pattern
+    codes = list(study.subjects.values_list("subject_code", "site__code"))
+    assert all(sequence_of(pattern, code, site=site_code) for code, site_code in codes)
+    proposed = next_subject_code(study, site)
+    assert proposed.startswith(f"{study_code}-BJ-5MC-")
+    assert proposed not in {code for code, _ in codes}

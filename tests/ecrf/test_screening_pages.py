@@ -39,7 +39,7 @@ def test_registering_the_same_code_twice_creates_one_subject(coordinator, site_s
     coordinator.post(register_url(site_staff), REGISTRATION)
     again = coordinator.post(register_url(site_staff), REGISTRATION)
     assert again.status_code == 200
-    assert "already exists" in again.content.decode()
+    assert again.context["form"].errors["subject_code"] == ["TR-001 is already used in TRIAL."]
     assert Subject.objects.count() == 1
 
 

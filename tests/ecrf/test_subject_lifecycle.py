@@ -216,7 +216,7 @@ def test_a_subject_code_that_reads_as_a_formula_is_refused_on_its_field(protocol
 
 def test_a_subject_code_is_unique_in_its_study(protocol, new_subject):
     new_subject("007")
-    with pytest.raises(ValidationError, match="already exists"):
+    with pytest.raises(ValidationError, match="007 is already used in TRIAL"):
         new_subject("007")
     assert Subject.objects.count() == 1
 
