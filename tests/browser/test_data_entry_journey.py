@@ -71,7 +71,7 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.get_by_role("button", name="Save visit").click()
     page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Labs").click()
     page.get_by_label("Drawn at").fill(local(now - timedelta(hours=3)))
-    fill_labs(page, {"TBIL": "30.5", "CREA": "80", "INR": "1.30", "ALB": "31"})
+    fill_labs(page, {"TBIL": "30.5", "CREA": "80", "INR": "1.30", "ALB": "31", "PTA": "80", "CHE": "1900", "NA": "140"})
     page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Status").click()
     page.get_by_label("Assessed on").fill(today)
     page.get_by_label("Mild", exact=True).check()
