@@ -42,6 +42,7 @@ urlpatterns = [
         labs.lab_history,
         name="lab_history",
     ),
+    path("studies/<str:study_code>/subjects/<int:pk>/sign/", signatures.sign_several, name="sign_visits"),
     path("studies/<str:study_code>/subjects/<int:pk>/randomise/", subjects.randomise, name="randomise"),
     path("studies/<str:study_code>/subjects/<int:pk>/assign/", subjects.assign_arm, name="assign_arm"),
     path("studies/<str:study_code>/randomisation/", randomisation.manage, name="randomisation"),

@@ -120,7 +120,7 @@ def subject_calendar(subject: Subject, today: date) -> list[tuple[Visit, str, st
         .prefetch_related(Prefetch("signatures", queryset=standing, to_attr="standing_signatures"))
         .order_by("definition__order")
     )
-    records = _form_records(subject)
+    records = form_records(subject)
     rows = []
     for visit in visits:
         visit.signature = visit.standing_signatures[0] if visit.standing_signatures else None
@@ -140,7 +140,7 @@ FORM_STATE_LABELS = {
 TRACKED_FORMS = ("visit", "clinical_status", "labs", "infusion", "consent", "eligibility")
 
 
-def _form_records(subject: Subject) -> dict:
+def form_records(subject: Subject) -> dict:
     """What has been entered for the subject, read in a few queries whatever the number of visits."""
     return {**entered_records([subject.pk]), "eligibility_met": subject_eligibility(subject).met}
 
@@ -151,14 +151,14 @@ def _form_states(visit: Visit, subject: Subject, records: dict) -> list[tuple[st
     for form in visit.definition.forms:
         if form not in TRACKED_FORMS:
             continue
-        state = _form_state(form, visit, subject, records)
+        state = form_state(form, visit, subject, records)
         if visit.signature is not None and state == "complete":
             state = "signed"
         states.append((form, state))
     return states
 
 
-def _form_state(form: str, visit: Visit, subject: Subject, records: dict) -> str:
+def form_state(form: str, visit: Visit, subject: Subject, records: dict) -> str:
     if form == "visit":
         return "complete" if visit.status != VisitStatus.PLANNED else "not_started"
     if form == "consent":

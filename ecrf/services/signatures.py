@@ -7,6 +7,7 @@ from django.utils import timezone
 from ecrf.credentials import PasswordCheck, PasswordChecker
 from ecrf.models import Visit, VisitSignature, VisitStatus
 from ecrf.selectors.labs import standing_signature
+from ecrf.selectors.signing import incompleteness, missing_forms
 from ecrf.services.audit import require_reason, save_record, void
 from ecrf.services.locking import lock_subject
 
@@ -20,29 +21,56 @@ MEANING = "I confirm that I have reviewed the data of this visit and that they a
 def sign_visit(
     visit: Visit, *, by, password: str, check_password: PasswordChecker, meaning: str = MEANING
 ) -> VisitSignature:
-    """Sign after re-entering the password: the signature is the signer's act, not their session's.
+    """Sign one visit after re-entering the password: the signature is the signer's act, not their session's.
+
+    Refused, with nothing written, when a form the visit's definition asks for is not complete.
+    """
+    return sign_visits([visit], by=by, password=password, check_password=check_password, meaning=meaning)[0]
+
+
+def sign_visits(
+    visits, *, by, password: str, check_password: PasswordChecker, meaning: str = MEANING
+) -> list[VisitSignature]:
+    """Sign several visits in one act: one password check, then one signature per visit, all or none.
 
     ``check_password`` (ecrf.credentials) counts a wrong password toward the sign-in lockout, and refuses a
-    locked-out signer even with the right one. It runs before the transaction: a refusal rolls back
-    the signature, never the recorded failure.
+    locked-out signer even with the right one. It runs once, before the transaction: a refusal rolls back
+    the signatures, never the recorded failure.
     """
+    visits = list(visits)
+    if not visits:
+        raise ValidationError("Choose at least one visit to sign.")
     checked = check_password(by, password)
     if checked is PasswordCheck.LOCKED_OUT:
         raise ValidationError({"password": LOCKED_OUT})
     if checked is not PasswordCheck.ACCEPTED:
-        raise ValidationError({"password": "The password is not correct; the visit was not signed."})
-    return _record_signature(visit, by=by, meaning=meaning)
+        raise ValidationError({"password": "The password is not correct; nothing was signed."})
+    return _record_signatures(visits, by=by, meaning=meaning)
 
 
 @transaction.atomic
-def _record_signature(visit: Visit, *, by, meaning: str) -> VisitSignature:
-    lock_subject(visit.subject, visit)
+def _record_signatures(visits: list[Visit], *, by, meaning: str) -> list[VisitSignature]:
+    for visit in visits:
+        lock_subject(visit.subject, visit)
+    refusals = [refusal for visit in visits for refusal in _refusals(visit)]
+    if refusals:
+        raise ValidationError(refusals)
+    now = timezone.now()
+    return [
+        save_record(VisitSignature(visit=visit, signed_by=by, signed_at=now, meaning=meaning), by=by)
+        for visit in visits
+    ]
+
+
+def _refusals(visit: Visit) -> list[str]:
+    """Why the visit cannot be signed now, read under the subject's lock; empty when it can."""
+    code = visit.definition.code
     if visit.status != VisitStatus.DONE:
-        raise ValidationError("Only a visit that took place can be signed.")
+        return [f"Only a visit that took place can be signed; {code} has not."]
     if standing_signature(visit) is not None:
-        raise ValidationError("This visit is already signed.")
-    signature = VisitSignature(visit=visit, signed_by=by, signed_at=timezone.now(), meaning=meaning)
-    return save_record(signature, by=by)
+        return [f"{code} is already signed."]
+    missing = missing_forms(visit.subject, [visit])[visit.pk]
+    return [incompleteness(visit, missing)] if missing else []
 
 
 @transaction.atomic

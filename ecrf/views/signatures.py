@@ -11,12 +11,27 @@ from ecrf.access import require_study_role
 from ecrf.credentials import request_password_checker
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
+from ecrf.selectors import signing as signing_reads
 from ecrf.services import signatures
-from ecrf.views.lookups import posted, visit_or_404
+from ecrf.views.lookups import posted, subject_or_404, visit_or_404
 
 
 class SignForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class SignVisitsForm(SignForm):
+    visits = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple, error_messages={"required": "Choose at least one visit to sign."}
+    )
+
+    def __init__(self, *args, visits, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visits"].choices = [(v.definition.code, v.definition.label) for v in visits if not v.missing]
+        self.by_code = {v.definition.code: v for v in visits}
+
+    def chosen(self):
+        return [self.by_code[code] for code in self.cleaned_data["visits"]]
 
 
 class UnlockForm(forms.Form):
@@ -47,8 +62,41 @@ def sign(request, study_code, pk, visit_code):
         else:
             messages.success(request, f"{visit.definition.code} of {subject.subject_code} signed.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "visit": visit, "form": form, "meaning": signatures.MEANING}
+    context = {
+        "access": access,
+        "subject": subject,
+        "visit": visit,
+        "form": form,
+        "meaning": signatures.MEANING,
+        "review": signing_reads.visit_review(subject, visit),
+    }
     return render(request, "ecrf/sign_visit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign_several(request, study_code, pk):
+    access = require_study_role(request, study_code, Capability.SIGN_FORMS)
+    subject = subject_or_404(access, pk, Capability.SIGN_FORMS)
+    visits = signing_reads.unsigned_done_visits(subject)
+    form = SignVisitsForm(posted(request), visits=visits)
+    if request.method == "POST" and form.is_valid():
+        chosen = form.chosen()
+        try:
+            signatures.sign_visits(
+                chosen,
+                by=request.user,
+                password=form.cleaned_data["password"],
+                check_password=request_password_checker(request),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            codes = ", ".join(v.definition.code for v in chosen)
+            messages.success(request, f"{codes} of {subject.subject_code} signed.")
+            return redirect("ecrf:subject_detail", study_code, subject.pk)
+    context = {"access": access, "subject": subject, "visits": visits, "form": form, "meaning": signatures.MEANING}
+    return render(request, "ecrf/sign_visits.html", context)
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""A coordinator's day with a new DLC subject, clicked through the real pages, then the investigator's signature."""
+"""A coordinator's day with a new DLC subject, clicked through the real pages, then the investigator's signature
+(refused for a visit with a form missing, given to a complete one)."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -70,7 +71,7 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     page.get_by_role("button", name="Save visit").click()
     page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Labs").click()
     page.get_by_label("Drawn at").fill(local(now - timedelta(hours=3)))
-    fill_labs(page, {"TBIL": "30.5", "CREA": "80", "INR": "1.30", "ALB": "31"})
+    fill_labs(page, {"TBIL": "30.5", "CREA": "80", "INR": "1.30", "ALB": "31", "PTA": "80", "CHE": "1900", "NA": "140"})
     page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Status").click()
     page.get_by_label("Assessed on").fill(today)
     page.get_by_label("Mild", exact=True).check()
@@ -152,21 +153,31 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     subject_url = page.url.split("/visits/")[0] + "/"
     page.get_by_role("button", name="Sign out").click()
 
-    # The investigator signs week 0; the coordinator can no longer change it.
+    # Week 0 has no clinical status yet: its sign page shows the values and what is missing, and cannot sign.
     sign_in(page, live_server, "investigator", DEMO_PASSWORD)
     page.goto(subject_url)
     page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Sign").click()
+    expect(page.get_by_test_id("review-labs")).to_contain_text("35.0")
+    expect(page.get_by_test_id("missing")).to_contain_text("clinical status not started")
+    expect(page.get_by_role("button", name="Sign", exact=True)).to_have_count(0)
+
+    # The investigator signs the complete screening visit from the subject's sign-several page instead.
+    page.goto(subject_url)
+    page.get_by_role("link", name="Sign visits").click()
+    expect(page.get_by_label(re.compile("^W0"))).to_be_disabled()
+    expect(page.get_by_test_id("candidate-W0")).to_contain_text("clinical status not started")
     expect(page.get_by_test_id("meaning")).to_contain_text("accurate and complete")
+    page.get_by_label(re.compile("^SCR")).check()
     page.get_by_label(re.compile("Your password")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign", exact=True).click()
-    expect(page.get_by_test_id("signed-W0")).to_be_visible()
+    page.get_by_role("button", name="Sign the chosen visits").click()
+    expect(page.get_by_test_id("signed-SCR")).to_be_visible()
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright
     page.screenshot(path=SCREENSHOTS / "subject-signed-tablet.png", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
     page.goto(subject_url)
-    page.get_by_role("row", name=re.compile("^W0")).get_by_role("link", name="Labs").click()
+    page.get_by_role("row", name=re.compile("^SCR")).get_by_role("link", name="Labs").click()
     expect(page.get_by_test_id("signed-banner")).to_be_visible()
     expect(page.get_by_role("button", name="Save results")).to_have_count(0)
 

@@ -251,11 +251,23 @@ def test_release_results_are_kept_with_the_infusion_given_under_deviation(alloca
 
 
 def test_an_infusion_at_a_signed_visit_is_refused(allocated_subject, coordinator_a, investigator_a, check_password):
-    visit = w0(allocated_subject)
-    visits.record_visit(visit, actual_date=date(2021, 1, 2), by=coordinator_a)
+    # W4 asks for no infusion, so it can be signed complete (visit and labs) before any infusion is recorded.
+    visit = allocated_subject.visits.get(definition__code="W4")
+    visits.record_visit(visit, actual_date=date(2021, 1, 30), by=coordinator_a)
+    labs.record_lab_draw(visit=visit, drawn_at=DRAWN, values={"TBIL": "20", "INR": "1.1"}, by=coordinator_a)
     signatures.sign_visit(visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
     with pytest.raises(ValidationError, match="signed"):
-        _infusion(allocated_subject, coordinator_a, release={"viab": 91, "myco": True})
+        events.record_infusion(
+            subject=allocated_subject,
+            visit=visit,
+            number=1,
+            started_at=DRAWN + timedelta(hours=1),
+            body_weight_kg="60.0",
+            product_lot="UC-001",
+            total_cells=30_000_000,
+            release={"viab": 91, "myco": True},
+            by=coordinator_a,
+        )
     assert not InfusionEvent.objects.exists()
 
 

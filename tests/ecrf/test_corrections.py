@@ -1,13 +1,13 @@
 """Correcting saved medication and infusions with a reason, and the history page of each record."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
 
 from ecrf.models import ConcomitantMedication, InfusionEvent
 from ecrf.roles import Role
-from ecrf.services import events, signatures, visits
+from ecrf.services import events, labs, signatures, visits
 from tests.conftest import give_first_infusion
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
@@ -92,6 +92,10 @@ def test_an_infusion_at_a_signed_visit_cannot_be_corrected(
         user=investigator_a, study=allocated_subject.study, role=Role.INVESTIGATOR, site=infusion.subject.site
     )
     visits.record_visit(infusion.visit, actual_date=date(2021, 1, 2), by=investigator_a)
+    drawn_at = datetime(2021, 1, 2, 8, tzinfo=UTC)
+    labs.record_lab_draw(
+        visit=infusion.visit, drawn_at=drawn_at, values={"TBIL": "20", "INR": "1.1"}, by=investigator_a
+    )
     signatures.sign_visit(
         infusion.visit, by=investigator_a, password=TEST_PASSWORD, check_password=check_password, meaning="I approve"
     )

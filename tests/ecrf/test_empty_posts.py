@@ -34,7 +34,7 @@ def recorded(allocated_subject, coordinator_a):
         dialysis_past_week=False,
     )
     drawn = datetime(2021, 1, 2, 8, tzinfo=UTC)
-    labs.record_lab_draw(visit=w0, drawn_at=drawn, values={"TBIL": "20"}, by=coordinator_a)
+    labs.record_lab_draw(visit=w0, drawn_at=drawn, values={"TBIL": "20", "INR": "1.10"}, by=coordinator_a)
     onset = datetime(2021, 1, 2, 13, tzinfo=UTC)
     return {
         "visit": w0,

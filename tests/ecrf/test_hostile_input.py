@@ -88,7 +88,7 @@ def recorded(cast, allocated_subject, coordinator_a):
         dialysis_past_week=False,
     )
     labs.record_lab_draw(
-        visit=w0, drawn_at=datetime(2021, 1, 2, 8, tzinfo=UTC), values={"TBIL": "20"}, by=coordinator_a
+        visit=w0, drawn_at=datetime(2021, 1, 2, 8, tzinfo=UTC), values={"TBIL": "20", "INR": "1.10"}, by=coordinator_a
     )
     return {
         "subject": allocated_subject,

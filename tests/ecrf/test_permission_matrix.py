@@ -141,6 +141,7 @@ EXPECTED: dict[str, object] = {
     "ecrf:lab_panel": StudyPage("subject", ENTER, POST=409),
     "ecrf:infusion": StudyPage("subject", ENTER),
     "ecrf:sign_visit": StudyPage("subject", INVESTIGATOR),
+    "ecrf:sign_visits": StudyPage("subject", INVESTIGATOR),
     "ecrf:unlock_visit": StudyPage("subject", DATA_MANAGER),
     "ecrf:adverse_event": StudyPage("subject", ENTER),
     "ecrf:medication": StudyPage("subject", ENTER),
