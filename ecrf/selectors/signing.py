@@ -6,9 +6,19 @@ for all of a subject's visits at once.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 
-from ecrf.models import InfusionEvent, Subject, Visit, VisitSignature, VisitStatus
+from ecrf.models import (
+    ClinicalStatus,
+    InfusionEvent,
+    LabDraw,
+    LabValue,
+    ReleaseResult,
+    Subject,
+    Visit,
+    VisitSignature,
+    VisitStatus,
+)
 from ecrf.selectors.labs import clinical_status_of, draw_of
 from ecrf.selectors.worklist import TRACKED_FORMS, form_records, form_state
 
@@ -104,7 +114,7 @@ def _shown(value, analyte) -> str:
 
 def unsigned_done_visits(subject: Subject) -> list[Visit]:
     """The subject's visits that took place and have no standing signature, in schedule order, each with
-    ``missing`` (the forms not complete, in words)."""
+    ``missing`` (the forms not complete, in words) and ``content_version`` (what the signer reviews)."""
     standing = VisitSignature.objects.active()
     visits = [
         visit
@@ -115,7 +125,31 @@ def unsigned_done_visits(subject: Subject) -> list[Visit]:
         .order_by("definition__order")
         if not visit.standing_signatures
     ]
-    missing = missing_forms(subject, visits)
+    missing, versions = missing_forms(subject, visits), content_versions(visits)
     for visit in visits:
-        visit.missing = missing[visit.pk]
+        visit.missing, visit.content_version = missing[visit.pk], versions[visit.pk]
     return visits
+
+
+# Where each history that a visit's signature covers points at the visit.
+_COVERED = (
+    (Visit.history, "id"),
+    (ClinicalStatus.history, "visit_id"),
+    (LabDraw.history, "visit_id"),
+    (LabValue.history, "draw__visit_id"),
+    (InfusionEvent.history, "visit_id"),
+    (ReleaseResult.history, "infusion__visit_id"),
+)
+
+
+def content_versions(visits) -> dict[int, int]:
+    """Visit pk -> a number that moves on with every save of anything the visit's signature covers (one query per
+    kind of record): a signer who reviewed one version does not sign another.
+    """
+    pks = [visit.pk for visit in visits]
+    versions = dict.fromkeys(pks, 0)
+    for history, path in _COVERED:
+        rows = history.filter(**{f"{path}__in": pks}).values(path).annotate(saves=Count("history_id"))
+        for row in rows:
+            versions[row[path]] += row["saves"]
+    return versions

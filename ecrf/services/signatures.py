@@ -7,7 +7,7 @@ from django.utils import timezone
 from ecrf.credentials import PasswordCheck, PasswordChecker
 from ecrf.models import Visit, VisitSignature, VisitStatus
 from ecrf.selectors.labs import standing_signature
-from ecrf.selectors.signing import incompleteness, missing_forms
+from ecrf.selectors.signing import content_versions, incompleteness, missing_forms
 from ecrf.services.audit import require_reason, save_record, void
 from ecrf.services.locking import lock_subject
 
@@ -19,23 +19,40 @@ MEANING = "I confirm that I have reviewed the data of this visit and that they a
 
 
 def sign_visit(
-    visit: Visit, *, by, password: str, check_password: PasswordChecker, meaning: str = MEANING
+    visit: Visit,
+    *,
+    by,
+    password: str,
+    check_password: PasswordChecker,
+    meaning: str = MEANING,
+    reviewed_version: int | None = None,
 ) -> VisitSignature:
     """Sign one visit after re-entering the password: the signature is the signer's act, not their session's.
 
     Refused, with nothing written, when a form the visit's definition asks for is not complete.
     """
-    return sign_visits([visit], by=by, password=password, check_password=check_password, meaning=meaning)[0]
+    reviewed = None if reviewed_version is None else {visit.pk: reviewed_version}
+    return sign_visits(
+        [visit], by=by, password=password, check_password=check_password, meaning=meaning, reviewed=reviewed
+    )[0]
 
 
 def sign_visits(
-    visits, *, by, password: str, check_password: PasswordChecker, meaning: str = MEANING
+    visits,
+    *,
+    by,
+    password: str,
+    check_password: PasswordChecker,
+    meaning: str = MEANING,
+    reviewed: dict[int, int | None] | None = None,
 ) -> list[VisitSignature]:
     """Sign several visits in one act: one password check, then one signature per visit, all or none.
 
     ``check_password`` (ecrf.credentials) counts a wrong password toward the sign-in lockout, and refuses a
     locked-out signer even with the right one. It runs once, before the transaction: a refusal rolls back
-    the signatures, never the recorded failure.
+    the signatures, never the recorded failure. ``reviewed`` maps visit pk to the content version
+    (ecrf.selectors.signing.content_versions) the signer was shown: a visit changed since is not signed (None,
+    or a visit not in it, means no version was carried: a script's call).
     """
     visits = list(visits)
     if not visits:
@@ -45,14 +62,21 @@ def sign_visits(
         raise ValidationError({"password": LOCKED_OUT})
     if checked is not PasswordCheck.ACCEPTED:
         raise ValidationError({"password": "The password is not correct; nothing was signed."})
-    return _record_signatures(visits, by=by, meaning=meaning)
+    return _record_signatures(visits, by=by, meaning=meaning, reviewed=reviewed)
 
 
 @transaction.atomic
-def _record_signatures(visits: list[Visit], *, by, meaning: str) -> list[VisitSignature]:
+def _record_signatures(visits: list[Visit], *, by, meaning: str, reviewed) -> list[VisitSignature]:
     for visit in visits:
         lock_subject(visit.subject, visit)
     refusals = [refusal for visit in visits for refusal in _refusals(visit)]
+    if reviewed is not None:
+        current = content_versions(visits)
+        refusals += [
+            f"{visit.definition.code} changed after you opened this page: review it again before signing."
+            for visit in visits
+            if reviewed.get(visit.pk) not in (None, current[visit.pk])
+        ]
     if refusals:
         raise ValidationError(refusals)
     now = timezone.now()

@@ -18,9 +18,12 @@ from ecrf.views.lookups import posted, subject_or_404, visit_or_404
 
 class SignForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    # The content version of what the page showed: a visit changed since it was reviewed is not signed.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
-class SignVisitsForm(SignForm):
+class SignVisitsForm(forms.Form):
+    password = SignForm.base_fields["password"]
     visits = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple, error_messages={"required": "Choose at least one visit to sign."}
     )
@@ -29,9 +32,15 @@ class SignVisitsForm(SignForm):
         super().__init__(*args, **kwargs)
         self.fields["visits"].choices = [(v.definition.code, v.definition.label) for v in visits if not v.missing]
         self.by_code = {v.definition.code: v for v in visits}
+        for code in self.by_code:
+            self.fields[f"version_{code}"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def chosen(self):
         return [self.by_code[code] for code in self.cleaned_data["visits"]]
+
+    def reviewed(self) -> dict[int, int | None]:
+        """Visit pk -> the content version the page showed for each chosen visit."""
+        return {self.by_code[code].pk: self.cleaned_data[f"version_{code}"] for code in self.cleaned_data["visits"]}
 
 
 class UnlockForm(forms.Form):
@@ -56,6 +65,7 @@ def sign(request, study_code, pk, visit_code):
                 by=request.user,
                 password=form.cleaned_data["password"],
                 check_password=request_password_checker(request),
+                reviewed_version=form.cleaned_data["version"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -69,6 +79,7 @@ def sign(request, study_code, pk, visit_code):
         "form": form,
         "meaning": signatures.MEANING,
         "review": signing_reads.visit_review(subject, visit),
+        "version": signing_reads.content_versions([visit])[visit.pk],
     }
     return render(request, "ecrf/sign_visit.html", context)
 
@@ -88,6 +99,7 @@ def sign_several(request, study_code, pk):
                 by=request.user,
                 password=form.cleaned_data["password"],
                 check_password=request_password_checker(request),
+                reviewed=form.reviewed(),
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -240,7 +240,7 @@ def test_the_sign_page_shows_the_values_being_signed(
 ):
     client.force_login(investigator_a)
     url = reverse("ecrf:sign_visit", args=[team.code, done_visit.subject.pk, "W0"])
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(26):
         page = client.get(url).content.decode()
     assert "2021-01-02" in page
     assert "61.5 kg" in page
@@ -287,7 +287,7 @@ def test_the_multi_sign_page_shows_an_incomplete_visit_as_not_selectable(
 ):
     client.force_login(investigator_a)
     url = reverse("ecrf:sign_visits", args=[team.code, partial_visit.subject.pk])
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(22):
         page = client.get(url).content.decode()
     assert 'value="W0" id="id_visit_W0" disabled' in page
     assert "labs partial (1 of 2 analytes), infusion not started" in page
@@ -301,4 +301,40 @@ def test_a_coordinator_cannot_open_the_multi_sign_page(client, team, done_visit,
     url = reverse("ecrf:sign_visits", args=[team.code, done_visit.subject.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {"password": TEST_PASSWORD, "visits": ["W0"]}).status_code == 403
+    assert not VisitSignature.objects.exists()
+
+
+def shown_version(client, url, name="version") -> str:
+    """The content version the sign page carries in its hidden field, as the browser would post it back."""
+    page = client.get(url).content.decode()
+    return page.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_visit_changed_after_the_signer_opened_the_page_is_not_signed(
+    client, team, done_visit, investigator_a, coordinator_a
+):
+    subject = done_visit.subject
+    client.force_login(investigator_a)
+    sign_url = reverse("ecrf:sign_visit", args=[team.code, subject.pk, "W0"])
+    reviewed = shown_version(client, sign_url)
+    bilirubin = LabValue.objects.get(draw__visit=done_visit, analyte__code="TBIL")
+    labs.change_lab_value(bilirubin, value="99", by=coordinator_a, reason="Lab re-issued the report")
+    page = client.post(sign_url, {"password": TEST_PASSWORD, "version": reviewed}).content.decode()
+    assert "W0 changed after you opened this page: review it again before signing." in page
+    assert not VisitSignature.objects.exists()
+    again = shown_version(client, sign_url)
+    assert client.post(sign_url, {"password": TEST_PASSWORD, "version": again}).status_code == 302
+
+
+def test_the_multi_sign_page_refuses_a_visit_changed_since_it_was_shown(
+    client, team, done_w4, investigator_a, coordinator_a
+):
+    subject = done_w4.subject
+    client.force_login(investigator_a)
+    url = reverse("ecrf:sign_visits", args=[team.code, subject.pk])
+    w0, w4 = shown_version(client, url, "version_W0"), shown_version(client, url, "version_W4")
+    visits.record_visit(done_w4, actual_date=date(2021, 1, 31), by=coordinator_a, reason="Date typed wrong")
+    data = {"password": TEST_PASSWORD, "visits": ["W0", "W4"], "version_W0": w0, "version_W4": w4}
+    page = client.post(url, data).content.decode()
+    assert "W4 changed after you opened this page" in page
     assert not VisitSignature.objects.exists()
