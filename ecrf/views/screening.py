@@ -30,7 +30,7 @@ from ecrf.forms_screening import (
 from ecrf.roles import Capability
 from ecrf.selectors import history
 from ecrf.selectors import subjects as subject_reads
-from ecrf.services import events, subjects
+from ecrf.services import events, registration, subjects
 from ecrf.services.locking import StaleWrite
 from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
 
@@ -132,7 +132,13 @@ def _subject_form(request, study_code, pk, form_class, service, title, done):
 def correct_registration(request, study_code, pk):
     fields = ("screening_date", "sex", "age_years", "weight_kg")
     return _correction(
-        request, study_code, pk, CorrectRegistrationForm, fields, subjects.correct_registration, "Correct registration"
+        request,
+        study_code,
+        pk,
+        CorrectRegistrationForm,
+        fields,
+        registration.correct_registration,
+        "Correct registration",
     )
 
 
@@ -140,7 +146,9 @@ def correct_registration(request, study_code, pk):
 @require_http_methods(["GET", "POST"])
 def correct_consent(request, study_code, pk):
     fields = ("consent_date", "consent_version")
-    return _correction(request, study_code, pk, CorrectConsentForm, fields, subjects.correct_consent, "Correct consent")
+    return _correction(
+        request, study_code, pk, CorrectConsentForm, fields, registration.correct_consent, "Correct consent"
+    )
 
 
 def _correction(request, study_code, pk, form_class, fields, service, title):

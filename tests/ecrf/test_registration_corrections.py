@@ -10,7 +10,7 @@ from django.utils import timezone
 from ecrf.models import Subject, SubjectStatus, Visit
 from ecrf.roles import Role
 from ecrf.selectors.history import visit_history
-from ecrf.services import signatures, subjects, visits
+from ecrf.services import registration, signatures, visits
 from ecrf.services.locking import StaleWrite
 from ecrf.services.protocols import load_protocol
 from tests.ecrf.protocol_fixture import changed
@@ -51,7 +51,7 @@ def version_two(protocol):
 
 
 def test_age_corrected_after_allocation_is_saved_and_shows_on_the_screening_history(allocated_subject, coordinator_a):
-    subjects.correct_registration(allocated_subject, by=coordinator_a, reason="Typed 50, CRF says 51", age_years=51)
+    registration.correct_registration(allocated_subject, by=coordinator_a, reason="Typed 50, CRF says 51", age_years=51)
     saved = Subject.objects.get(pk=allocated_subject.pk)
     assert (saved.age_years, saved.status) == (51, SubjectStatus.ALLOCATED)
     change = [c for c in screening_history(allocated_subject) if c.field == "age years"][-1]
@@ -62,17 +62,17 @@ def test_age_corrected_after_allocation_is_saved_and_shows_on_the_screening_hist
 def test_a_correction_without_a_reason_is_refused_on_the_reason(allocated_subject, coordinator_a):
     before = snapshot(allocated_subject)
     with pytest.raises(ValidationError) as refused:
-        subjects.correct_registration(allocated_subject, by=coordinator_a, reason="  ", age_years=51)
+        registration.correct_registration(allocated_subject, by=coordinator_a, reason="  ", age_years=51)
     assert "reason" in refused.value.message_dict
     assert snapshot(allocated_subject) == before
 
 
 def test_a_correction_opened_at_an_older_version_is_refused_as_stale(allocated_subject, coordinator_a):
     opened_at = allocated_subject.history.count()
-    subjects.correct_registration(allocated_subject, by=coordinator_a, reason="Scale recalibrated", weight_kg=61)
+    registration.correct_registration(allocated_subject, by=coordinator_a, reason="Scale recalibrated", weight_kg=61)
     before = snapshot(allocated_subject)
     with pytest.raises(StaleWrite):
-        subjects.correct_registration(
+        registration.correct_registration(
             allocated_subject, by=coordinator_a, reason="Typo", expected_version=opened_at, age_years=52
         )
     assert snapshot(allocated_subject) == before
@@ -82,7 +82,9 @@ def test_a_screening_date_under_another_protocol_version_is_refused(new_subject,
     subject = new_subject()
     before = snapshot(subject)
     with pytest.raises(ValidationError) as refused:
-        subjects.correct_registration(subject, by=coordinator_a, reason="Wrong year", screening_date=date(2021, 7, 1))
+        registration.correct_registration(
+            subject, by=coordinator_a, reason="Wrong year", screening_date=date(2021, 7, 1)
+        )
     assert "would fall under protocol version 2.0" in refused.value.message_dict["screening_date"][0]
     assert "re-register instead" in refused.value.message_dict["screening_date"][0]
     assert snapshot(subject) == before
@@ -90,14 +92,14 @@ def test_a_screening_date_under_another_protocol_version_is_refused(new_subject,
 
 def test_a_screening_date_under_the_same_protocol_version_is_corrected(new_subject, version_two, coordinator_a):
     subject = new_subject()
-    subjects.correct_registration(subject, by=coordinator_a, reason="Wrong day", screening_date=date(2020, 12, 30))
+    registration.correct_registration(subject, by=coordinator_a, reason="Wrong day", screening_date=date(2020, 12, 30))
     assert Subject.objects.get(pk=subject.pk).screening_date == date(2020, 12, 30)
 
 
 def test_a_consent_date_after_allocation_is_refused(allocated_subject, coordinator_a):
     before = snapshot(allocated_subject)
     with pytest.raises(ValidationError) as refused:
-        subjects.correct_consent(allocated_subject, by=coordinator_a, reason="Typo", consent_date=date(2021, 1, 3))
+        registration.correct_consent(allocated_subject, by=coordinator_a, reason="Typo", consent_date=date(2021, 1, 3))
     assert refused.value.message_dict["consent_date"] == ["Consent cannot come after allocation (2021-01-02)."]
     assert snapshot(allocated_subject) == before
 
@@ -106,13 +108,15 @@ def test_a_consent_date_after_the_first_visit_is_refused(allocated_subject, coor
     w0 = allocated_subject.visits.get(definition__code="W0")
     visits.record_visit(w0, actual_date=date(2021, 1, 2), weight_kg=60, by=coordinator_a)
     with pytest.raises(ValidationError) as refused:
-        subjects.correct_consent(allocated_subject, by=coordinator_a, reason="Typo", consent_date=date(2021, 1, 3))
+        registration.correct_consent(allocated_subject, by=coordinator_a, reason="Typo", consent_date=date(2021, 1, 3))
     assert "after the first visit (2021-01-02)" in refused.value.message_dict["consent_date"][0]
 
 
 def test_a_consent_date_before_screening_is_refused(allocated_subject, coordinator_a):
     with pytest.raises(ValidationError) as refused:
-        subjects.correct_consent(allocated_subject, by=coordinator_a, reason="Typo", consent_date=date(2020, 12, 31))
+        registration.correct_consent(
+            allocated_subject, by=coordinator_a, reason="Typo", consent_date=date(2020, 12, 31)
+        )
     assert refused.value.message_dict["consent_date"] == ["Consent cannot come before screening (2021-01-01)."]
 
 
@@ -120,7 +124,7 @@ def test_a_consent_date_before_screening_is_refused(allocated_subject, coordinat
 def test_a_future_date_is_refused(allocated_subject, coordinator_a, field):
     before = snapshot(allocated_subject)
     tomorrow = timezone.localdate() + timedelta(days=1)
-    service = subjects.correct_registration if field == "screening_date" else subjects.correct_consent
+    service = registration.correct_registration if field == "screening_date" else registration.correct_consent
     with pytest.raises(ValidationError) as refused:
         service(allocated_subject, by=coordinator_a, reason="Typo", **{field: tomorrow})
     assert field in refused.value.message_dict
@@ -129,7 +133,7 @@ def test_a_future_date_is_refused(allocated_subject, coordinator_a, field):
 
 def test_a_corrected_consent_date_re_plans_the_visits_anchored_on_it(new_subject, coordinator_a):
     subject = new_subject(consented=True, screening_date=date(2021, 1, 1))
-    subjects.correct_consent(
+    registration.correct_consent(
         subject, by=coordinator_a, reason="Signed the day after", consent_date=date(2021, 1, 2), consent_version="1.1"
     )
     saved = Subject.objects.get(pk=subject.pk)
@@ -143,7 +147,7 @@ def test_a_corrected_consent_date_re_plans_the_visits_anchored_on_it(new_subject
 def test_consent_not_yet_recorded_cannot_be_corrected(new_subject, coordinator_a):
     subject = new_subject()
     with pytest.raises(ValidationError) as refused:
-        subjects.correct_consent(subject, by=coordinator_a, reason="Typo", consent_date=date(2021, 1, 1))
+        registration.correct_consent(subject, by=coordinator_a, reason="Typo", consent_date=date(2021, 1, 1))
     assert "consent_date" in refused.value.message_dict
     assert Subject.objects.get(pk=subject.pk).consent_date is None
 
@@ -151,7 +155,7 @@ def test_consent_not_yet_recorded_cannot_be_corrected(new_subject, coordinator_a
 def test_a_correction_that_changes_nothing_writes_no_history(allocated_subject, coordinator_a):
     before = snapshot(allocated_subject)
     with pytest.raises(ValidationError, match="Nothing to correct"):
-        subjects.correct_registration(allocated_subject, by=coordinator_a, reason="Checked", age_years=50)
+        registration.correct_registration(allocated_subject, by=coordinator_a, reason="Checked", age_years=50)
     assert snapshot(allocated_subject) == before
 
 
@@ -163,7 +167,7 @@ def test_registration_is_read_only_while_the_screening_visit_is_signed(
     signatures.sign_visit(screening, by=investigator_a, password=TEST_PASSWORD, check_password=check_password)
     before = snapshot(allocated_subject)
     with pytest.raises(ValidationError, match="read-only until a data manager unlocks them"):
-        subjects.correct_registration(allocated_subject, by=coordinator_a, reason="Typo", age_years=51)
+        registration.correct_registration(allocated_subject, by=coordinator_a, reason="Typo", age_years=51)
     assert snapshot(allocated_subject) == before
 
 
@@ -211,7 +215,7 @@ def test_a_stale_correction_page_answers_409_and_saves_nothing(coordinator, allo
     url = url_of(allocated_subject, "ecrf:correct_registration")
     form = coordinator.get(url).context["form"]
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    subjects.correct_registration(allocated_subject, by=coordinator_a, reason="Scale recalibrated", weight_kg=61)
+    registration.correct_registration(allocated_subject, by=coordinator_a, reason="Scale recalibrated", weight_kg=61)
     before = snapshot(allocated_subject)
     response = coordinator.post(url, {**data, "age_years": "52", "reason": "Typo"})
     assert response.status_code == 409
