@@ -15,11 +15,23 @@ class VisitForm(forms.Form):
     )
     missed = forms.BooleanField(required=False, label="The visit did not take place")
     missed_reason = forms.CharField(required=False, max_length=500, label="Why it did not take place")
+    window_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Why the visit is out of its window",
+        help_text="Needed only for a date outside the visit's window; it is recorded as a protocol deviation.",
+    )
     reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, window=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if window is not None:
+            start, end = window
+            self.fields["window_reason"].help_text = (
+                f"Needed only for a date outside the window, {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
+                "it is recorded as a protocol deviation."
+            )
         self.helper = submit_helper("Save visit")
 
     def clean(self):

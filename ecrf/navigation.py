@@ -19,6 +19,7 @@ STUDY_PAGES = (
     NavItem("Overview", "ecrf:study_detail", Capability.VIEW_STUDY),
     NavItem("Study team", "ecrf:study_team", Capability.VIEW_STUDY_TEAM),
     NavItem("Randomisation list", "ecrf:randomisation", Capability.VIEW_RANDOMISATION_LIST),
+    NavItem("Protocol deviations", "ecrf:deviations", Capability.VERIFY_SOURCE),
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ecrf.views import events, labs, randomisation, screening, signatures, studies, subjects, visits
+from ecrf.views import deviations, events, labs, randomisation, screening, signatures, studies, subjects, visits
 
 app_name = "ecrf"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", studies.home, name="home"),
     path("studies/<str:study_code>/", studies.study_detail, name="study_detail"),
     path("studies/<str:study_code>/team/", studies.study_team, name="study_team"),
+    path("studies/<str:study_code>/deviations/", deviations.deviation_list, name="deviations"),
     path("studies/<str:study_code>/sites/<str:site_code>/", studies.site_detail, name="site_detail"),
     path("studies/<str:study_code>/sites/<str:site_code>/register/", screening.register, name="register_subject"),
     path("studies/<str:study_code>/subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),

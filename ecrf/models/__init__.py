@@ -1,4 +1,5 @@
 from ecrf.models.base import FormSubmission
+from ecrf.models.deviations import DeviationKind, ProtocolDeviation
 from ecrf.models.events import (
     AdverseEvent,
     ConcomitantMedication,
@@ -34,6 +35,7 @@ __all__ = [
     "BackgroundMedication",
     "ClinicalStatus",
     "ConcomitantMedication",
+    "DeviationKind",
     "EligibilityAnswer",
     "EligibilityCriterion",
     "EndpointCollection",
@@ -45,6 +47,7 @@ __all__ = [
     "LabPanel",
     "LabValue",
     "Membership",
+    "ProtocolDeviation",
     "ProtocolVersion",
     "RandomisationList",
     "RandomisationListAccess",

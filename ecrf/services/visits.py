@@ -4,10 +4,12 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from ecrf.models import ClinicalStatus, InfusionEvent, LabDraw, Visit, VisitStatus
+from ecrf.models import ClinicalStatus, DeviationKind, InfusionEvent, LabDraw, ProtocolDeviation, Visit, VisitStatus
+from ecrf.selectors import deviations
 from ecrf.selectors.history import record_version
-from ecrf.services.audit import require_reason, save_record
+from ecrf.services.audit import require_reason, save_record, void
 from ecrf.services.dates import check_clinical_date
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.signatures import ensure_unlocked
@@ -15,9 +17,20 @@ from ecrf.services.signatures import ensure_unlocked
 
 @transaction.atomic
 def record_visit(
-    visit: Visit, *, actual_date: date, weight_kg=None, by, reason: str = "", expected_version: int | None = None
+    visit: Visit,
+    *,
+    actual_date: date,
+    weight_kg=None,
+    by,
+    reason: str = "",
+    window_reason: str = "",
+    expected_version: int | None = None,
 ) -> Visit:
-    """Mark the visit done on ``actual_date``; changing a visit already recorded needs ``reason``."""
+    """Mark the visit done on ``actual_date``; changing a visit already recorded needs ``reason``.
+
+    A date outside the visit's window needs ``window_reason`` (or an out-of-window deviation already standing
+    for the visit) and records it as a protocol deviation; a correction back into the window voids that deviation.
+    """
     lock_subject(visit.subject, visit)
     check_version(record_version(visit), expected_version)
     ensure_unlocked(visit)
@@ -27,10 +40,53 @@ def record_visit(
         raise ValidationError({"actual_date": "A visit cannot take place before consent."})
     if subject.death_date and actual_date > subject.death_date:
         raise ValidationError({"actual_date": "A visit cannot take place after the subject's death."})
+    standing = deviations.window_deviation_of(visit)
+    window_reason = _window_reason(visit, actual_date, window_reason, standing)
     # The visit row exists from the schedule: recording it the first time is entry, not a change.
     reason = "Visit recorded" if visit.status == VisitStatus.PLANNED else require_reason(reason)
     visit.status, visit.actual_date, visit.weight_kg, visit.missed_reason = VisitStatus.DONE, actual_date, weight_kg, ""
-    return save_record(visit, by=by, reason=reason)
+    save_record(visit, by=by, reason=reason)
+    if window_reason:
+        record_window_deviation(visit, description=window_reason, standing=standing, by=by, reason=reason)
+    elif standing is not None:
+        void(standing, by=by, reason="Visit date corrected into its window")
+    return visit
+
+
+def _window_reason(visit: Visit, actual_date: date, given: str, standing: ProtocolDeviation | None) -> str:
+    """The reason a date outside the window is accepted ("" for a date inside it), or a refusal on the date."""
+    if visit.window_start <= actual_date <= visit.window_end:
+        return ""
+    given = (given or "").strip()
+    if "\x00" in given:
+        raise ValidationError({"window_reason": "This text contains a NUL character, which cannot be stored."})
+    given = given or (standing.description if standing is not None else "")
+    if not given:
+        raise ValidationError(
+            {
+                "actual_date": f"{actual_date} is outside {visit.definition.code}'s window {visit.window_start} "
+                f"to {visit.window_end}: give the reason to record it out of window."
+            }
+        )
+    return given
+
+
+def record_window_deviation(
+    visit: Visit, *, description: str, standing: ProtocolDeviation | None, by, reason: str
+) -> ProtocolDeviation:
+    """Create the visit's out-of-window deviation, or bring the standing one's reason up to date."""
+    if standing is None:
+        standing = ProtocolDeviation(
+            subject=visit.subject,
+            visit=visit,
+            kind=DeviationKind.VISIT_OUT_OF_WINDOW,
+            detected_at=timezone.now(),
+            recorded_by=by,
+        )
+    elif standing.description == description:
+        return standing
+    standing.description = description
+    return save_record(standing, by=by, reason=reason if standing.pk else "Visit dated outside its window")
 
 
 @transaction.atomic
@@ -56,7 +112,11 @@ def mark_missed(
         audit_reason = f"{require_reason(change_reason)}; {audit_reason}"
     visit.status, visit.actual_date, visit.weight_kg = VisitStatus.MISSED, None, None
     visit.missed_reason = missed_reason
-    return save_record(visit, by=by, reason=audit_reason)
+    save_record(visit, by=by, reason=audit_reason)
+    standing = deviations.window_deviation_of(visit)
+    if standing is not None:
+        void(standing, by=by, reason="Visit marked missed: it has no date out of window")
+    return visit
 
 
 def data_held_at(visit: Visit) -> list[str]:

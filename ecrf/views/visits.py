@@ -11,7 +11,7 @@ from ecrf.access import require_study_role
 from ecrf.forms_screening import add_service_errors
 from ecrf.forms_visits import ClinicalStatusForm, VisitForm
 from ecrf.roles import Capability
-from ecrf.selectors import history
+from ecrf.selectors import deviations, history
 from ecrf.selectors import labs as visit_reads
 from ecrf.services import visits
 from ecrf.services.locking import StaleWrite
@@ -35,9 +35,11 @@ def visit_form(request, study_code, pk, visit_code):
         "weight_kg": visit.weight_kg,
         "missed": visit.status == "missed",
         "missed_reason": visit.missed_reason,
+        "window_reason": getattr(deviations.window_deviation_of(visit), "description", ""),
     }
     version = history.record_version(visit)
-    form = VisitForm(posted(request), initial={**initial, "version": version})
+    window = (visit.window_start, visit.window_end)
+    form = VisitForm(posted(request), initial={**initial, "version": version}, window=window)
     stale = refused_as_stale(request, form, version, STALE)
     if not stale and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -57,6 +59,7 @@ def visit_form(request, study_code, pk, visit_code):
                     weight_kg=data["weight_kg"],
                     by=request.user,
                     reason=data["reason"],
+                    window_reason=data["window_reason"],
                     expected_version=data["version"],
                 )
         except ValidationError as error:

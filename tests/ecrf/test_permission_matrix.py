@@ -101,6 +101,7 @@ ENTER = frozenset({"coordinator_a", "investigator_a", "coordinator_b"})
 ALL_MEMBERS = MEMBERS
 VIEW_TEAM = STUDY_WIDE
 DATA_MANAGER = frozenset({"data_manager"})
+VERIFY_SOURCE = STUDY_WIDE  # monitors and data managers review the protocol deviations
 INVESTIGATOR = frozenset({"investigator_a"})
 
 EXPECTED: dict[str, object] = {
@@ -116,6 +117,7 @@ EXPECTED: dict[str, object] = {
     # Study pages.
     "ecrf:study_detail": StudyPage("study", ALL_MEMBERS),
     "ecrf:study_team": StudyPage("study", VIEW_TEAM),
+    "ecrf:deviations": StudyPage("study", VERIFY_SOURCE, POST=405),
     "ecrf:site_detail": StudyPage("site", ALL_MEMBERS),
     "ecrf:register_subject": StudyPage("site", ENTER),
     "ecrf:randomisation": StudyPage("study", DATA_MANAGER, POST=405),

@@ -46,13 +46,13 @@ def test_a_missed_visit_needs_its_reason(coordinator, allocated_subject):
 
 
 def test_correcting_a_recorded_visit_needs_a_reason(coordinator, allocated_subject):
-    url = url_of(allocated_subject, "ecrf:visit_form")
-    submit(coordinator, url, {"actual_date": "2021-01-02"})
-    assert "Give a reason" in submit(coordinator, url, {"actual_date": "2021-01-03"}).content.decode()
-    submit(coordinator, url, {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
-    w0 = visit(allocated_subject)
-    assert str(w0.actual_date) == "2021-01-03"
-    assert w0.history.first().history_change_reason == "Wrong day typed"
+    url = url_of(allocated_subject, "ecrf:visit_form", "W4")  # window 2021-01-27 to 2021-02-02
+    submit(coordinator, url, {"actual_date": "2021-01-30"})
+    assert "Give a reason" in submit(coordinator, url, {"actual_date": "2021-01-31"}).content.decode()
+    submit(coordinator, url, {"actual_date": "2021-01-31", "reason": "Wrong day typed"})
+    w4 = visit(allocated_subject, "W4")
+    assert str(w4.actual_date) == "2021-01-31"
+    assert w4.history.first().history_change_reason == "Wrong day typed"
 
 
 def test_a_form_the_protocol_does_not_ask_for_at_this_visit_is_404(coordinator, allocated_subject):
@@ -105,7 +105,8 @@ def test_changing_the_clinical_status_needs_a_reason(coordinator, with_status_fo
 def test_the_visit_history_shows_each_field_change_with_who_and_why(coordinator, with_status_form, coordinator_a):
     subject = with_status_form
     submit(coordinator, url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-02"})
-    submit(coordinator, url_of(subject, "ecrf:visit_form"), {"actual_date": "2021-01-03", "reason": "Wrong day typed"})
+    corrected = {"actual_date": "2021-01-03", "reason": "Wrong day typed", "window_reason": "Came a day late"}
+    submit(coordinator, url_of(subject, "ecrf:visit_form"), corrected)
     submit(coordinator, url_of(subject, "ecrf:clinical_status"), CLINICAL)
     submit(
         coordinator, url_of(subject, "ecrf:clinical_status"), {**CLINICAL, "ascites": "none", "reason": "Ultrasound"}
