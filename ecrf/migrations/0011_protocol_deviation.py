@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ecrf', '0008_audit_hash_chain'),
+        ('ecrf', '0010_subject_code_case_insensitive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
