@@ -68,3 +68,16 @@ def test_seed_demo_reports_a_protocol_file_changed_without_a_new_version(db, set
     ProtocolVersion.objects.filter(study__code="ACLF").update(sha256="0" * 64)  # as if the file had been edited
     with pytest.raises(CommandError, match="already loaded with different content"):
         call_command("seed_demo", subjects=False, stdout=io.StringIO())
+
+
+def test_seed_demo_on_a_database_from_an_older_checkout_says_how_to_start_afresh(db, settings):
+    """The protocol files changed since the database was loaded (same version, other text): say what to do."""
+    from ecrf.services.protocols import load_protocol
+
+    settings.DEMO_MODE = True
+    path = PROJECT_ROOT / "ecrf" / "protocols" / "dlc_nct01220492.toml"
+    load_protocol(
+        path.read_text().replace("[study]", "# as an older checkout had it\n[study]", 1), source_name=path.name
+    )
+    with pytest.raises(CommandError, match=r"make clean && make run"):
+        call_command("seed_demo", "--no-subjects", stdout=io.StringIO())

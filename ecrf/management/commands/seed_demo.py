@@ -56,7 +56,11 @@ class Command(BaseCommand):
             with transaction.atomic():
                 created = self._load(seed, with_subjects=subjects)
         except ProtocolFileError as error:
-            raise CommandError(f"Demo not loaded: {error}") from None
+            # A demo database from an older checkout holds the protocol files as they were then.
+            raise CommandError(
+                f"Demo not loaded: {error}. If this is a demo database from an older checkout, start afresh: "
+                "`make clean && make run` (removes var/, the demo database with it)."
+            ) from None
         if not created:
             self.stdout.write("Demo data already loaded; nothing to do.")
             return
