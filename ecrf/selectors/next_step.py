@@ -2,7 +2,7 @@
 
 The first rule that applies wins; ``NextStep.rank`` is its place in this list (the worklist sorts by it):
 
-0. Participation ended: "Follow-up complete" for a completed subject, else "No further step (withdrawn)" etc.
+0. Participation ended: "Follow-up complete" for a completed subject, else "No further step".
 1. A serious adverse event is unresolved: "SAE open: resolve or follow up" (safety before paperwork).
 2. No consent recorded: "Record consent".
 3. The eligibility checklist has a criterion unanswered: "Complete the eligibility checklist".
@@ -77,7 +77,7 @@ def next_step(progress: SubjectProgress) -> NextStep:
     if p.status in ENDED:
         if p.status == SubjectStatus.COMPLETED:
             return NextStep(0, "Follow-up complete", actor="")
-        return NextStep(0, f"No further step ({SubjectStatus(p.status).label.lower()})", actor="")
+        return NextStep(0, "No further step", actor="")  # the status column says why
     if p.open_sae:
         return NextStep(1, "SAE open: resolve or follow up")
     if not p.consented:

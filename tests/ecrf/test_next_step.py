@@ -15,7 +15,7 @@ ALLOCATED = {"status": "allocated", "consented": True, "criteria": 2, "answered"
     ("progress", "text"),
     [
         ({"status": "completed"}, "Follow-up complete"),
-        ({"status": "withdrawn", "open_sae": True}, "No further step (withdrawn)"),
+        ({"status": "withdrawn", "open_sae": True}, "No further step"),
         ({"status": "screened"}, "Record consent"),
         (
             {"status": "consented", "consented": True, "criteria": 2, "answered": 1},
