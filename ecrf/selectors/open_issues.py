@@ -3,6 +3,8 @@ partial at held visits, serious adverse events still open. Read for a whole site
 whatever the number of subjects and visits; the subject page's calendar reads the same records for one subject.
 """
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Q
 
 from ecrf.models import AdverseEvent, ClinicalStatus, InfusionEvent, LabDraw, VisitStatus
@@ -38,8 +40,20 @@ def visit_form_state(form: str, visit, records: dict) -> str:
     return "complete" if visit.pk in records[form] else "not_started"
 
 
-def open_issues(subjects) -> dict[int, list[str]]:
-    """Subject pk -> what is open, in words (e.g. "W12: labs partial"); ``subjects`` carry ``calendar`` visits."""
+@dataclass(frozen=True)
+class OpenIssue:
+    """A form missing or partial at a held visit, or (``visit_id`` None) an unresolved serious adverse event."""
+
+    text: str  # "W12: labs partial", "SAE Pneumonia not resolved"
+    visit_id: int | None = None
+
+    @property
+    def is_sae(self) -> bool:
+        return self.visit_id is None
+
+
+def open_issues(subjects) -> dict[int, list[OpenIssue]]:
+    """Subject pk -> what is open, forms in schedule order then SAEs; ``subjects`` carry ``calendar`` visits."""
     subject_ids = [subject.pk for subject in subjects]
     records = entered_records(subject_ids)
     issues = {pk: [] for pk in subject_ids}
@@ -53,7 +67,8 @@ def open_issues(subjects) -> dict[int, list[str]]:
                     continue
                 problem = PROBLEMS.get(visit_form_state(form, visit, records))
                 if problem:
-                    issues[subject.pk].append(f"{visit.definition.code}: {FORM_NAMES[form]} {problem}")
+                    text = f"{visit.definition.code}: {FORM_NAMES[form]} {problem}"
+                    issues[subject.pk].append(OpenIssue(text, visit.pk))
     open_saes = (
         AdverseEvent.objects.active()
         .filter(subject_id__in=subject_ids, serious=True, resolved_at__isnull=True)
@@ -61,5 +76,5 @@ def open_issues(subjects) -> dict[int, list[str]]:
         .values_list("subject_id", "term")
     )
     for subject_id, term in open_saes:
-        issues[subject_id].append(f"SAE {term} not resolved")
+        issues[subject_id].append(OpenIssue(f"SAE {term} not resolved"))
     return issues

@@ -1,27 +1,29 @@
-"""The site worklist: each subject's status, arm and next visit, with the state of every visit as of today."""
+"""The site worklist: each subject's status, arm, next visit and next step, with the state of every visit as of
+today; sorted by a whitelisted key, with the columns that have a value on the page.
+
+Read in a fixed number of queries whatever the number of subjects: the subjects with their allocation and
+eligibility counts, their visits with standing signatures, and the open issues' records.
+"""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 
 from ecrf.models import (
+    EligibilityAnswer,
+    EligibilityCriterion,
     Subject,
     SubjectStatus,
     Visit,
     VisitSignature,
     VisitStatus,
 )
-from ecrf.selectors.open_issues import entered_records, open_issues, visit_form_state
+from ecrf.selectors.next_step import ENDED, NextStep, NextVisit, SubjectProgress, next_step
+from ecrf.selectors.open_issues import OpenIssue, entered_records, open_issues, visit_form_state
 from ecrf.selectors.subjects import eligibility_of as subject_eligibility
 
-ENDED = {
-    SubjectStatus.SCREEN_FAILED,
-    SubjectStatus.COMPLETED,
-    SubjectStatus.WITHDRAWN,
-    SubjectStatus.LOST,
-    SubjectStatus.DIED,
-}
 STATE_LABELS = {
     "not_yet_due": "Not yet due",
     "due": "Due",
@@ -38,6 +40,23 @@ FILTERS = {
     "open_issues": "Open issues",
     "active": "In the study",
 }
+STATUS_ORDER = {value: n for n, value in enumerate(SubjectStatus.values)}
+# ?sort= keys (a leading "-" reverses); ties are broken by subject code. Unknown keys sort by code.
+SORTS = {
+    "code": lambda row: (),
+    "status": lambda row: (STATUS_ORDER[row.subject.status],),
+    "arm": lambda row: (row.arm_label == "", row.arm_label),
+    "next": lambda row: (row.next_visit is None, row.next_visit.planned_date if row.next_visit else date.min),
+    "step": lambda row: (row.next_step.rank,),
+}
+# Columns hidden when no row on the page has a value for them.
+OPTIONAL_COLUMNS = {
+    "arm": lambda row: row.arm_label,
+    "code": lambda row: row.randomisation_code,
+    "next_visit": lambda row: row.next_visit,
+    "overdue": lambda row: row.overdue,
+    "issues": lambda row: row.issues,
+}
 
 
 def visit_state(visit: Visit, today: date, *, subject_ended: bool = False) -> str:
@@ -53,49 +72,107 @@ def visit_state(visit: Visit, today: date, *, subject_ended: bool = False) -> st
     return "due" if today <= visit.window_end else "overdue"
 
 
+def week_of(today: date) -> tuple[date, date]:
+    """Monday and Sunday of ``today``'s week."""
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def due_in_week(visit: Visit, today: date) -> bool:
+    """A planned visit is due this week when its window includes a day of ``today``'s week, Monday to Sunday
+    (the planned date lies in the window, so a visit planned this week counts). ``today`` is the site's day:
+    sites have no time zone of their own, so it is the deployment's (``TIME_ZONE``), from ``localdate()``.
+    """
+    monday, sunday = week_of(today)
+    return visit.status == VisitStatus.PLANNED and visit.window_start <= sunday and visit.window_end >= monday
+
+
 @dataclass(frozen=True)
 class WorklistRow:
     subject: Subject
     next_visit: Visit | None
     next_state: str | None
     overdue: int
+    next_step: NextStep
     issues: tuple[str, ...] = ()
+    due_this_week: bool = False
 
     @property
     def next_state_label(self) -> str:
         return STATE_LABELS.get(self.next_state, "")
 
-    def due_within(self, today: date, days: int) -> bool:
-        if self.next_visit is None or self.next_state not in ("due", "not_yet_due", "overdue"):
-            return False
-        return self.next_visit.window_start <= today + timedelta(days=days)
+    @property
+    def allocation(self):
+        return getattr(self.subject, "allocation", None)
+
+    @property
+    def arm_label(self) -> str:
+        return self.allocation.arm.label if self.allocation else ""
+
+    @property
+    def randomisation_code(self) -> str:
+        return self.allocation.randomisation_code if self.allocation else ""
 
 
-def site_worklist(study, site, *, today: date, search: str = "", show: str = "") -> list[WorklistRow]:
-    """The site's subjects with their next visit; ``show`` is one of FILTERS, ``search`` part of a subject code."""
-    visits = Visit.objects.active().select_related("definition").order_by("planned_date", "definition__order")
-    subjects = (
-        Subject.objects.active()
-        .filter(study=study, site=site, subject_code__icontains=search.strip())
-        .select_related("allocation__arm")
-        .prefetch_related(Prefetch("visits", queryset=visits, to_attr="calendar"))
-        .order_by("subject_code")
-    )
-    subjects = list(subjects)
+def site_worklist(study, site, *, today: date, search: str = "", show: str = "", sort: str = "code"):
+    """The site's subjects with their next visit and step; ``show`` is one of FILTERS, ``search`` part of a
+    subject code, ``sort`` one of SORTS (``-`` first for descending; anything else sorts by code).
+    """
+    subjects = list(_subjects(study, site, search))
     issues = open_issues(subjects)
     rows = [_row(subject, today, issues[subject.pk]) for subject in subjects]
     if show == "overdue":
-        return [row for row in rows if row.overdue]
-    if show == "due_week":
-        return [row for row in rows if row.due_within(today, 7)]
-    if show == "open_issues":
-        return [row for row in rows if row.issues]
-    if show == "active":
-        return [row for row in rows if row.subject.status not in ENDED]
-    return rows
+        rows = [row for row in rows if row.overdue]
+    elif show == "due_week":
+        rows = [row for row in rows if row.due_this_week]
+    elif show == "open_issues":
+        rows = [row for row in rows if row.issues]
+    elif show == "active":
+        rows = [row for row in rows if row.subject.status not in ENDED]
+    return sorted_rows(rows, sort)
 
 
-def _row(subject: Subject, today: date, issues: list[str]) -> WorklistRow:
+def sorted_rows(rows: list[WorklistRow], sort: str) -> list[WorklistRow]:
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    by = SORTS.get(key, SORTS["code"])
+    return sorted(rows, key=lambda row: (*by(row), row.subject.subject_code), reverse=descending)
+
+
+def shown_columns(rows) -> set[str]:
+    """The OPTIONAL_COLUMNS with a value in at least one of ``rows`` (the page's)."""
+    return {name for name, value in OPTIONAL_COLUMNS.items() if any(value(row) for row in rows)}
+
+
+def _subjects(study, site, search: str):
+    standing = VisitSignature.objects.active()
+    visits = (
+        Visit.objects.active()
+        .select_related("definition")
+        .prefetch_related(Prefetch("signatures", queryset=standing, to_attr="standing_signatures"))
+        .order_by("planned_date", "definition__order")
+    )
+    answers = EligibilityAnswer.objects.active().filter(subject=OuterRef("pk")).values("subject")
+    failing = answers.exclude(answer=F("criterion__qualifying_answer"))
+    criteria = EligibilityCriterion.objects.filter(protocol=OuterRef("protocol")).values("protocol")
+    return (
+        Subject.objects.active()
+        .filter(study=study, site=site, subject_code__icontains=search.strip())
+        .select_related("allocation__arm")
+        .annotate(
+            design=F("protocol__design"),
+            answered=_count(answers),
+            failing=_count(failing),
+            criteria=_count(criteria),
+        )
+        .prefetch_related(Prefetch("visits", queryset=visits, to_attr="calendar"))
+    )
+
+
+def _count(queryset):
+    return Coalesce(Subquery(queryset.annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
+def _row(subject: Subject, today: date, issues: list[OpenIssue]) -> WorklistRow:
     ended = subject.status in ENDED
     states = [(visit, visit_state(visit, today, subject_ended=ended)) for visit in subject.calendar]
     upcoming = next(((v, s) for v, s in states if s in ("overdue", "due", "not_yet_due")), (None, None))
@@ -104,7 +181,32 @@ def _row(subject: Subject, today: date, issues: list[str]) -> WorklistRow:
         next_visit=upcoming[0],
         next_state=upcoming[1],
         overdue=sum(s == "overdue" for _, s in states),
-        issues=tuple(issues),
+        next_step=next_step(_progress(subject, upcoming, issues)),
+        issues=tuple(issue.text for issue in issues),
+        due_this_week=not ended and any(due_in_week(visit, today) for visit in subject.calendar),
+    )
+
+
+def _progress(subject: Subject, upcoming, issues: list[OpenIssue]) -> SubjectProgress:
+    visit, state = upcoming
+    with_issues = {issue.visit_id for issue in issues}
+    unsigned = tuple(
+        v.definition.code
+        for v in sorted(subject.calendar, key=lambda v: v.definition.order)
+        if v.status == VisitStatus.DONE and not v.standing_signatures and v.pk not in with_issues
+    )
+    return SubjectProgress(
+        status=subject.status,
+        consented=subject.consent_date is not None,
+        criteria=subject.criteria,
+        answered=subject.answered,
+        failing=subject.failing,
+        allocated=hasattr(subject, "allocation"),
+        randomised_design=subject.design == "randomised",
+        next_visit=NextVisit(visit.definition.code, visit.window_start, visit.window_end, state) if visit else None,
+        open_sae=any(issue.is_sae for issue in issues),
+        form_issues=tuple(issue.text.replace(":", "", 1) for issue in issues if not issue.is_sae),
+        unsigned_visits=unsigned,
     )
 
 

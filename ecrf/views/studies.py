@@ -1,6 +1,7 @@
 """Home, study and site pages: each checks access first, then reads through a selector."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -8,6 +9,8 @@ from ecrf.access import memberships_of, require_study_role
 from ecrf.navigation import study_navigation
 from ecrf.roles import Capability, capability_labels_by_role
 from ecrf.selectors import organisation, protocols, randomisation, worklist
+
+WORKLIST_PAGE_SIZE = 50
 
 
 @login_required
@@ -39,14 +42,21 @@ def study_detail(request, study_code):
 @login_required
 def site_detail(request, study_code, site_code):
     access = require_study_role(request, study_code, Capability.VIEW_SITE, site_code=site_code)
-    search, show = request.GET.get("q", "")[:32], request.GET.get("show", "")
+    search, show, sort = request.GET.get("q", "")[:32], request.GET.get("show", ""), request.GET.get("sort", "")
     show = show if show in worklist.FILTERS else ""
+    sort = sort if sort.removeprefix("-") in worklist.SORTS else "code"
+    rows = worklist.site_worklist(
+        access.study, access.site, today=timezone.localdate(), search=search, show=show, sort=sort
+    )
+    page = Paginator(rows, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "access": access,
         "team": organisation.site_team(access.study, access.site),
-        "rows": worklist.site_worklist(access.study, access.site, today=timezone.localdate(), search=search, show=show),
+        "page": page,
+        "columns": worklist.shown_columns(page.object_list),
         "search": search,
         "show": show,
+        "sort": sort,
         "filters": worklist.FILTERS,
         "can_register": access.can(Capability.ENTER_DATA),
     }
