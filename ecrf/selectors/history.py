@@ -1,14 +1,19 @@
 """The history of a visit's records, field by field: who changed what from what to what, when and why."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+from django.utils import timezone
 
 from ecrf.models import ClinicalStatus, EligibilityAnswer, InfusionEvent, Subject, Visit, VisitSignature
 from ecrf.selectors.audit import ChainProblem, chain_problems
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
 SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
+# Not values anyone entered: the record's identity, its parent, and voiding (shown by its own change).
+NOT_ENTERED = {"id", "subject", "visit", "is_voided", "void_reason", "voided_at", "voided_by"}
 # The subject's own fields shown on its screening visit's history (the one with the consent form).
+SIGNATURE_FIELDS = ("signed_by", "signed_at", "meaning", "is_voided", "void_reason")
 REGISTRATION_FIELDS = ("sex", "age_years", "weight_kg", "screening_date", "consent_date", "consent_version")
 
 
@@ -72,7 +77,7 @@ def _visit_histories(visit: Visit) -> list[tuple]:
         ("Visit", Visit.history.filter(id=visit.pk), ("status", "actual_date", "weight_kg", "missed_reason")),
         ("Clinical status", ClinicalStatus.history.filter(visit_id=visit.pk), None),
         ("Infusion", InfusionEvent.history.filter(visit_id=visit.pk), None),
-        ("Signature", VisitSignature.history.filter(visit_id=visit.pk), ("is_voided", "void_reason")),
+        ("Signature", VisitSignature.history.filter(visit_id=visit.pk), SIGNATURE_FIELDS),
     ]
     if "consent" in visit.definition.forms:
         histories.append(("Registration", Subject.history.filter(id=visit.subject_id), REGISTRATION_FIELDS))
@@ -93,23 +98,49 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
     records = list(history.select_related("history_user").order_by("id", "history_date", "history_id"))
     changes, previous = [], None
     for record in records:
-        who, why = str(record.history_user or "system"), record.history_change_reason or ""
         if previous is None or previous.id != record.id:
-            changes.append(FieldChange(form, "created", "", "", who, record.history_date, why))
+            changes += _created(form, record, fields)
         else:
+            who, why = str(record.history_user or "system"), record.history_change_reason or ""
             for change in record.diff_against(previous).changes:
                 if change.field in SKIPPED or (fields and change.field not in fields):
                     continue
-                label = record.instance_type._meta.get_field(change.field).verbose_name
-                changes.append(
-                    FieldChange(form, label, _shown(change.old), _shown(change.new), who, record.history_date, why)
-                )
+                field = record.instance_type._meta.get_field(change.field)
+                old, new = _shown(field, change.old), _shown(field, change.new)
+                changes.append(FieldChange(form, field.verbose_name, old, new, who, record.history_date, why))
         previous = record
     return changes
 
 
-def _shown(value) -> str:
-    return "" if value is None else str(value)
+def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldChange]:
+    """The values the record was created with, one row per field filled in (a bare "created" row if none)."""
+    who, why = str(record.history_user or "system"), record.history_change_reason or ""
+    rows = []
+    for field in record.instance_type._meta.concrete_fields:
+        if field.name in SKIPPED or field.name in NOT_ENTERED or (fields and field.name not in fields):
+            continue
+        shown = _shown(field, getattr(record, field.attname))
+        if shown != "":
+            rows.append(FieldChange(form, field.verbose_name, "", shown, who, record.history_date, why))
+    return rows or [FieldChange(form, "created", "", "", who, record.history_date, why)]
+
+
+def _shown(field, value) -> str:
+    """A stored value as the user knows it: the choice's label, yes/no, ISO dates, the related record's name."""
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if field.is_relation:
+        related = field.related_model._base_manager.filter(pk=value).first()
+        return str(related) if related is not None else str(value)
+    return str(value)
 
 
 def record_version(record) -> int:

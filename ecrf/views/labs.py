@@ -67,7 +67,12 @@ def _refused_as_stale_by_save(form, visit, draw, user) -> bool:
     try:
         if draw is None:
             labs.record_lab_draw(
-                visit=visit, drawn_at=data["drawn_at"], values=form.values(), by=user, expected_version=data["version"]
+                visit=visit,
+                drawn_at=data["drawn_at"],
+                values=form.values(),
+                by=user,
+                expected_version=data["version"],
+                confirmed_unusual=form.confirmed_unusual(),
             )
         else:
             labs.update_lab_draw(
@@ -77,6 +82,7 @@ def _refused_as_stale_by_save(form, visit, draw, user) -> bool:
                 by=user,
                 reason=data["reason"],
                 expected_version=data["version"],
+                confirmed_unusual=form.confirmed_unusual(),
             )
     except StaleWrite:
         form.add_error(None, STALE)

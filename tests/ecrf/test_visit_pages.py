@@ -113,8 +113,16 @@ def test_the_visit_history_shows_each_field_change_with_who_and_why(coordinator,
     )
     page = coordinator.get(url_of(subject, "ecrf:visit_history")).content.decode()
     assert "<td>actual date</td><td>2021-01-02</td><td>2021-01-03</td><td>Wrong day typed</td>" in page
-    assert "<td>ascites</td><td>mild</td><td>none</td><td>Ultrasound</td>" in page
+    assert "<td>ascites</td><td>Mild</td><td>None</td><td>Ultrasound</td>" in page
     assert coordinator_a.username in page
+
+
+def test_the_visit_history_shows_the_values_a_form_was_created_with(coordinator, with_status_form):
+    submit(coordinator, url_of(with_status_form, "ecrf:clinical_status"), CLINICAL)
+    page = coordinator.get(url_of(with_status_form, "ecrf:visit_history")).content.decode()
+    assert "<td>Clinical status</td><td>ascites</td><td></td><td>Mild</td><td>Created</td>" in page
+    assert f"<td>assessed on</td><td></td><td>{CLINICAL['assessed_on']}</td>" in page
+    assert "<td>created</td>" not in page
 
 
 def test_a_stale_visit_form_is_refused_and_nothing_is_overwritten(coordinator, allocated_subject):
