@@ -5,7 +5,15 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
-from ecrf.models import ClinicalStatus, EligibilityAnswer, InfusionEvent, Subject, Visit, VisitSignature
+from ecrf.models import (
+    ClinicalStatus,
+    EligibilityAnswer,
+    InfusionEvent,
+    ReleaseResult,
+    Subject,
+    Visit,
+    VisitSignature,
+)
 from ecrf.selectors.audit import ChainProblem, chain_problems
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
@@ -33,6 +41,8 @@ def visit_history(visit: Visit) -> list[FieldChange]:
     changes = [
         change for form, rows, fields in _visit_histories(visit) for change in _model_changes(form, rows, fields)
     ]
+    for infusion in InfusionEvent.objects.filter(visit_id=visit.pk):
+        changes += release_changes(infusion)
     draw = draw_of(visit)
     if draw is not None:
         changes += [
@@ -85,8 +95,36 @@ def _visit_histories(visit: Visit) -> list[tuple]:
 
 
 def record_history(form: str, record) -> list[FieldChange]:
-    """Every change to one record (an adverse event, a medication, an infusion), oldest first."""
-    return _model_changes(form, type(record).history.filter(id=record.pk))
+    """Every change to one record (an adverse event, a medication, an infusion with its release results), oldest
+    first."""
+    changes = _model_changes(form, type(record).history.filter(id=record.pk))
+    if isinstance(record, InfusionEvent):
+        changes = sorted(changes + release_changes(record), key=lambda change: change.when)
+    return changes
+
+
+def release_changes(infusion: InfusionEvent) -> list[FieldChange]:
+    """Each release result of the infusion's product as recorded and as corrected, named by its criterion."""
+    rows = ReleaseResult.history.filter(infusion_id=infusion.pk).select_related("history_user", "criterion")
+    changes, previous = [], {}
+    for row in rows.order_by("id", "history_date", "history_id"):
+        measured = row.negative if row.criterion.kind == "negative" else row.value
+        shown = f"{_release_value(row.criterion, measured)} ({'pass' if row.passed else 'FAIL'})"
+        before = previous.get(row.id)
+        if before != shown:
+            who, why = str(row.history_user or "system"), row.history_change_reason or ""
+            field = f"release: {row.criterion.label}"
+            changes.append(FieldChange("Release", field, before or "", shown, who, row.history_date, why))
+        previous[row.id] = shown
+    return changes
+
+
+def _release_value(criterion, measured) -> str:
+    if measured is None:
+        return "no result"
+    if criterion.kind == "negative":
+        return "negative" if measured else "not negative"
+    return f"{measured:g} {criterion.unit}".strip()
 
 
 def record_chain_problems(record) -> list[ChainProblem]:
@@ -146,3 +184,8 @@ def _shown(field, value) -> str:
 def record_version(record) -> int:
     """Moves on with every save of the record (each writes a history row): stale forms compare it."""
     return 0 if record is None or record.pk is None else record.history.count()
+
+
+def infusion_version(infusion: InfusionEvent) -> int:
+    """Moves on with every save of the infusion or of its product's release results (one correction page)."""
+    return record_version(infusion) + ReleaseResult.history.filter(infusion_id=infusion.pk).count()

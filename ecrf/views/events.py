@@ -16,7 +16,7 @@ from ecrf.roles import Capability
 from ecrf.selectors import events as event_reads
 from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
-from ecrf.services import events
+from ecrf.services import events, release
 from ecrf.services.locking import StaleWrite
 from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
 
@@ -208,13 +208,14 @@ def medication_edit(request, study_code, pk, medication_pk):
 def infusion_edit(request, study_code, pk, infusion_pk):
     access, subject = _subject(request, study_code, pk)
     infusion = _record_or_404(subject, "infusion", infusion_pk)
-    version = history.record_version(infusion)
+    version = history.infusion_version(infusion)
+    initial = {**InfusionForm.initial_from(infusion), **event_reads.release_as_entered(infusion), "version": version}
     form = InfusionForm(
         posted(request),
-        criteria=[],
+        criteria=event_reads.release_criteria(subject),
         placebo=infusion.is_placebo,
         editing=True,
-        initial={**InfusionForm.initial_from(infusion), "version": version},
+        initial=initial,
     )
     return _correct(
         request,
@@ -222,7 +223,7 @@ def infusion_edit(request, study_code, pk, infusion_pk):
         subject,
         infusion,
         form,
-        change=events.change_infusion,
+        change=release.correct_infusion,
         kind="infusion",
         title=f"Infusion {infusion.number}",
         version=version,
