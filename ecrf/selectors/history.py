@@ -9,6 +9,8 @@ from ecrf.models import (
     ClinicalStatus,
     EligibilityAnswer,
     InfusionEvent,
+    LabDraw,
+    LabValue,
     ReleaseResult,
     Subject,
     Visit,
@@ -189,3 +191,17 @@ def record_version(record) -> int:
 def infusion_version(infusion: InfusionEvent) -> int:
     """Moves on with every save of the infusion or of its product's release results (one correction page)."""
     return record_version(infusion) + ReleaseResult.history.filter(infusion_id=infusion.pk).count()
+
+
+def last_saved(record) -> tuple[str, datetime | None]:
+    """Who saved the record last and when, counting an infusion's release results and a draw's values."""
+    if record is None or record.pk is None:
+        return "", None
+    histories = [record.history.all()]
+    if isinstance(record, InfusionEvent):
+        histories.append(ReleaseResult.history.filter(infusion_id=record.pk))
+    if isinstance(record, LabDraw):
+        histories.append(LabValue.history.filter(draw_id=record.pk))
+    rows = [h.select_related("history_user").order_by("-history_date").first() for h in histories]
+    latest = max((row for row in rows if row is not None), key=lambda row: row.history_date)
+    return str(latest.history_user or "system"), latest.history_date

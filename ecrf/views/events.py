@@ -18,7 +18,7 @@ from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
 from ecrf.services import events, release
 from ecrf.services.locking import StaleWrite
-from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
+from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
 
 
 def _subject(request, study_code, pk):
@@ -157,7 +157,14 @@ def _correct(request, access, subject, record, form, *, change, kind: str, title
             messages.success(request, f"{title} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", access.study.code, subject.pk)
     history_url = reverse("ecrf:record_history", args=[access.study.code, subject.pk, kind, record.pk])
-    context = {"access": access, "subject": subject, "form": form, "title": title, "history_url": history_url}
+    context = {
+        "access": access,
+        "subject": subject,
+        "form": form,
+        "title": title,
+        "history_url": history_url,
+        "conflict": conflict_with_saved(form, history.last_saved(record)) if stale else None,
+    }
     return render(request, "ecrf/subject_form.html", context, status=409 if stale else 200)
 
 

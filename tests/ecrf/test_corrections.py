@@ -66,6 +66,20 @@ def test_a_stale_medication_form_is_refused(coordinator, medication):
     assert ConcomitantMedication.objects.get().dose == "0.5 mg daily"
 
 
+def test_a_stale_medication_form_keeps_what_was_typed_and_shows_the_saved_values(
+    coordinator, medication, coordinator_a
+):
+    edit_url = url("medication_edit", medication)
+    stale = form_data(coordinator, edit_url, dose="1 mg daily", reason="Dose doubled")
+    coordinator.post(edit_url, form_data(coordinator, edit_url, dose="0.25 mg daily", reason="Halved"))
+    response = coordinator.post(edit_url, stale)
+    assert response.status_code == 409
+    assert response.context["form"]["dose"].value() == "1 mg daily"
+    page = response.content.decode()
+    assert f"Saved by {coordinator_a} at" in page
+    assert "<td>Dose</td><td>0.25 mg daily</td><td>1 mg daily</td>" in page
+
+
 def test_an_infusion_correction_recomputes_the_dose_and_keeps_the_release_results(coordinator, infusion):
     edit_url = url("infusion_edit", infusion)
     response = coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))

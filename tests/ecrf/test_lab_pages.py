@@ -99,6 +99,7 @@ def test_a_stale_form_is_refused_and_nothing_is_overwritten(coordinator, url):
     assert second.status_code == 409
     assert "Someone saved this panel after you opened it" in second.content.decode()
     assert values()["TBIL"].value == 30
+    assert "<td>Total bilirubin</td><td>30.0</td><td>99.0</td>" in second.content.decode()
 
 
 def test_submitting_the_first_entry_twice_saves_it_once(coordinator, url):
