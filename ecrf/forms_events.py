@@ -24,8 +24,7 @@ class InfusionForm(forms.Form):
 
     def __init__(self, *args, criteria, placebo: bool, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        # A correction leaves the release results alone: they are the product's QC record, kept as tested.
-        self.criteria = [] if placebo or editing else list(criteria)
+        self.criteria = [] if placebo else list(criteria)
         if not placebo:
             self.fields["product_lot"] = forms.CharField(max_length=60)
             self.fields["passage"] = forms.IntegerField(min_value=1, max_value=20)
@@ -65,10 +64,12 @@ class InfusionForm(forms.Form):
         return {name: getattr(infusion, name) for name in CORRECTABLE_INFUSION_FIELDS}
 
     def facts(self) -> dict:
-        """What a correction saves: time and weight with the details."""
+        """What a correction saves: time and weight with the details, and every release result (None: no result)."""
+        release = {c.code: self.cleaned_data.get(f"release_{c.code}") for c in self.criteria}
         return {
             "started_at": self.cleaned_data["started_at"],
             "body_weight_kg": self.cleaned_data["body_weight_kg"],
+            "release": release,
         } | (self.details())
 
     def details(self) -> dict:

@@ -117,6 +117,10 @@ class LabPanelForm(forms.Form):
                 result[code] = self.cleaned_data.get(f"value_{code}")
         return result
 
+    def confirmed_unusual(self) -> list[str]:
+        """The analytes whose unusual values the user ticked as checked."""
+        return self.unusual if self.cleaned_data.get("confirm_unusual") else []
+
     def rows(self) -> list[AnalyteRow]:
         rows = []
         for analyte in self.analytes:

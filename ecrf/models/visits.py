@@ -101,6 +101,9 @@ class LabValue(ClinicalRecord):
     value = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     not_done = models.BooleanField(default=False)
     not_done_reason = models.CharField(max_length=500, blank=True)
+    confirmed_unusual = models.BooleanField(
+        default=False, help_text="Outside the analyte's plausible limits, and confirmed as right by who saved it."
+    )
 
     class Meta:
         ordering = ["draw", "analyte__order"]

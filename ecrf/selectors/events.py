@@ -48,3 +48,9 @@ def medication_of(subject: Subject, pk: int) -> ConcomitantMedication | None:
 
 def infusion_of(subject: Subject, pk: int) -> InfusionEvent | None:
     return InfusionEvent.objects.active().filter(subject=subject, pk=pk).select_related("visit", "subject").first()
+
+
+def release_as_entered(infusion: InfusionEvent) -> dict[str, object]:
+    """The infusion's saved release results as the correction form's initial values, by criterion code."""
+    results = infusion.release_results.active().select_related("criterion")
+    return {f"release_{r.criterion.code}": r.negative if r.criterion.kind == "negative" else r.value for r in results}

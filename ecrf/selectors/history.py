@@ -1,14 +1,29 @@
 """The history of a visit's records, field by field: who changed what from what to what, when and why."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from ecrf.models import ClinicalStatus, EligibilityAnswer, InfusionEvent, Subject, Visit, VisitSignature
+from django.utils import timezone
+
+from ecrf.models import (
+    ClinicalStatus,
+    EligibilityAnswer,
+    InfusionEvent,
+    LabDraw,
+    LabValue,
+    ReleaseResult,
+    Subject,
+    Visit,
+    VisitSignature,
+)
 from ecrf.selectors.audit import ChainProblem, chain_problems
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
 SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
+# Not values anyone entered: the record's identity, its parent, and voiding (shown by its own change).
+NOT_ENTERED = {"id", "subject", "visit", "is_voided", "void_reason", "voided_at", "voided_by"}
 # The subject's own fields shown on its screening visit's history (the one with the consent form).
+SIGNATURE_FIELDS = ("signed_by", "signed_at", "meaning", "is_voided", "void_reason")
 REGISTRATION_FIELDS = ("sex", "age_years", "weight_kg", "screening_date", "consent_date", "consent_version")
 
 
@@ -28,6 +43,8 @@ def visit_history(visit: Visit) -> list[FieldChange]:
     changes = [
         change for form, rows, fields in _visit_histories(visit) for change in _model_changes(form, rows, fields)
     ]
+    for infusion in InfusionEvent.objects.filter(visit_id=visit.pk):
+        changes += release_changes(infusion)
     draw = draw_of(visit)
     if draw is not None:
         changes += [
@@ -72,7 +89,7 @@ def _visit_histories(visit: Visit) -> list[tuple]:
         ("Visit", Visit.history.filter(id=visit.pk), ("status", "actual_date", "weight_kg", "missed_reason")),
         ("Clinical status", ClinicalStatus.history.filter(visit_id=visit.pk), None),
         ("Infusion", InfusionEvent.history.filter(visit_id=visit.pk), None),
-        ("Signature", VisitSignature.history.filter(visit_id=visit.pk), ("is_voided", "void_reason")),
+        ("Signature", VisitSignature.history.filter(visit_id=visit.pk), SIGNATURE_FIELDS),
     ]
     if "consent" in visit.definition.forms:
         histories.append(("Registration", Subject.history.filter(id=visit.subject_id), REGISTRATION_FIELDS))
@@ -80,8 +97,36 @@ def _visit_histories(visit: Visit) -> list[tuple]:
 
 
 def record_history(form: str, record) -> list[FieldChange]:
-    """Every change to one record (an adverse event, a medication, an infusion), oldest first."""
-    return _model_changes(form, type(record).history.filter(id=record.pk))
+    """Every change to one record (an adverse event, a medication, an infusion with its release results), oldest
+    first."""
+    changes = _model_changes(form, type(record).history.filter(id=record.pk))
+    if isinstance(record, InfusionEvent):
+        changes = sorted(changes + release_changes(record), key=lambda change: change.when)
+    return changes
+
+
+def release_changes(infusion: InfusionEvent) -> list[FieldChange]:
+    """Each release result of the infusion's product as recorded and as corrected, named by its criterion."""
+    rows = ReleaseResult.history.filter(infusion_id=infusion.pk).select_related("history_user", "criterion")
+    changes, previous = [], {}
+    for row in rows.order_by("id", "history_date", "history_id"):
+        measured = row.negative if row.criterion.kind == "negative" else row.value
+        shown = f"{_release_value(row.criterion, measured)} ({'pass' if row.passed else 'FAIL'})"
+        before = previous.get(row.id)
+        if before != shown:
+            who, why = str(row.history_user or "system"), row.history_change_reason or ""
+            field = f"release: {row.criterion.label}"
+            changes.append(FieldChange("Release", field, before or "", shown, who, row.history_date, why))
+        previous[row.id] = shown
+    return changes
+
+
+def _release_value(criterion, measured) -> str:
+    if measured is None:
+        return "no result"
+    if criterion.kind == "negative":
+        return "negative" if measured else "not negative"
+    return f"{measured:g} {criterion.unit}".strip()
 
 
 def record_chain_problems(record) -> list[ChainProblem]:
@@ -93,25 +138,70 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
     records = list(history.select_related("history_user").order_by("id", "history_date", "history_id"))
     changes, previous = [], None
     for record in records:
-        who, why = str(record.history_user or "system"), record.history_change_reason or ""
         if previous is None or previous.id != record.id:
-            changes.append(FieldChange(form, "created", "", "", who, record.history_date, why))
+            changes += _created(form, record, fields)
         else:
+            who, why = str(record.history_user or "system"), record.history_change_reason or ""
             for change in record.diff_against(previous).changes:
                 if change.field in SKIPPED or (fields and change.field not in fields):
                     continue
-                label = record.instance_type._meta.get_field(change.field).verbose_name
-                changes.append(
-                    FieldChange(form, label, _shown(change.old), _shown(change.new), who, record.history_date, why)
-                )
+                field = record.instance_type._meta.get_field(change.field)
+                old, new = _shown(field, change.old), _shown(field, change.new)
+                changes.append(FieldChange(form, field.verbose_name, old, new, who, record.history_date, why))
         previous = record
     return changes
 
 
-def _shown(value) -> str:
-    return "" if value is None else str(value)
+def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldChange]:
+    """The values the record was created with, one row per field filled in (a bare "created" row if none)."""
+    who, why = str(record.history_user or "system"), record.history_change_reason or ""
+    rows = []
+    for field in record.instance_type._meta.concrete_fields:
+        if field.name in SKIPPED or field.name in NOT_ENTERED or (fields and field.name not in fields):
+            continue
+        shown = _shown(field, getattr(record, field.attname))
+        if shown != "":
+            rows.append(FieldChange(form, field.verbose_name, "", shown, who, record.history_date, why))
+    return rows or [FieldChange(form, "created", "", "", who, record.history_date, why)]
+
+
+def _shown(field, value) -> str:
+    """A stored value as the user knows it: the choice's label, yes/no, ISO dates, the related record's name."""
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if field.is_relation:
+        related = field.related_model._base_manager.filter(pk=value).first()
+        return str(related) if related is not None else str(value)
+    return str(value)
 
 
 def record_version(record) -> int:
     """Moves on with every save of the record (each writes a history row): stale forms compare it."""
     return 0 if record is None or record.pk is None else record.history.count()
+
+
+def infusion_version(infusion: InfusionEvent) -> int:
+    """Moves on with every save of the infusion or of its product's release results (one correction page)."""
+    return record_version(infusion) + ReleaseResult.history.filter(infusion_id=infusion.pk).count()
+
+
+def last_saved(record) -> tuple[str, datetime | None]:
+    """Who saved the record last and when, counting an infusion's release results and a draw's values."""
+    if record is None or record.pk is None:
+        return "", None
+    histories = [record.history.all()]
+    if isinstance(record, InfusionEvent):
+        histories.append(ReleaseResult.history.filter(infusion_id=record.pk))
+    if isinstance(record, LabDraw):
+        histories.append(LabValue.history.filter(draw_id=record.pk))
+    rows = [h.select_related("history_user").order_by("-history_date").first() for h in histories]
+    latest = max((row for row in rows if row is not None), key=lambda row: row.history_date)
+    return str(latest.history_user or "system"), latest.history_date

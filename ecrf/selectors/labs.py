@@ -52,14 +52,14 @@ def lab_history(draw: LabDraw) -> list[Change]:
     changes, previous = [], {}
     for record in records:
         shown = "not done: " + record.not_done_reason if record.not_done else _number(record.value, record.analyte)
-        before = previous.get(record.id)
+        before, who = previous.get(record.id), str(record.history_user or "system")
         if before is None or before != shown:
             changes.append(
                 Change(
                     analyte=record.analyte.label,
                     old=before or "",
-                    new=shown,
-                    who=str(record.history_user or "system"),
+                    new=f"{shown} (confirmed unusual by {who})" if record.confirmed_unusual else shown,
+                    who=who,
                     when=record.history_date,
                     why=record.history_change_reason or "",
                 )

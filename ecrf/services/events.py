@@ -16,7 +16,7 @@ from ecrf.models import (
     SubjectStatus,
     Visit,
 )
-from ecrf.selectors.history import record_version
+from ecrf.selectors.history import infusion_version, record_version
 from ecrf.services import subjects as lifecycle
 from ecrf.services.audit import save_record
 from ecrf.services.dates import MEDICATION_HISTORY_DAYS, check_clinical_date, check_clinical_dates
@@ -126,13 +126,14 @@ def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) 
             ReleaseResult(infusion=infusion, criterion=criterion, value=value, negative=negative, passed=passed), by=by
         )
     if failing and not infusion.release_deviation:
-        raise ValidationError(
-            {
-                "release": "The product fails release ("
-                + "; ".join(failing)
-                + "): record a protocol deviation to give it."
-            }
-        )
+        raise release_failure(failing)
+
+
+def release_failure(failing: list[str]) -> ValidationError:
+    """A product failing release given without a protocol deviation: what is refused, and why."""
+    return ValidationError(
+        {"release": "The product fails release (" + "; ".join(failing) + "): record a protocol deviation to give it."}
+    )
 
 
 def claim_submission(token, *, by) -> None:
@@ -229,14 +230,16 @@ CORRECTABLE_INFUSION_FIELDS = {
 def change_infusion(
     infusion: InfusionEvent, *, by, reason: str, expected_version: int | None = None, **details
 ) -> InfusionEvent:
-    """Correct an infusion's time, weight, product or observation (not its release results, which are the
-    product's QC record). Refused at a signed visit; the dose per kg follows the corrected cells and weight, and
-    a product dose outside the protocol's range is refused unless the infusion has a dose deviation.
+    """Correct an infusion's time, weight, product or observation (its release results, the product's QC record,
+    are corrected by ``ecrf.services.release``). Refused at a signed visit; the dose per kg follows the corrected
+    cells and weight, and a product dose outside the protocol's range is refused unless the infusion has a dose
+    deviation.
     """
     unknown = set(details) - CORRECTABLE_INFUSION_FIELDS
     if unknown:
         raise ValueError(f"Not correctable on an infusion: {', '.join(sorted(unknown))}")
-    _lock_current(infusion, expected_version)
+    lock_subject(infusion.subject, infusion)
+    check_version(infusion_version(infusion), expected_version)
     if infusion.visit is not None:
         ensure_unlocked(infusion.visit)
     if "started_at" in details:

@@ -1,5 +1,6 @@
 """Lab results and clinical status at a visit."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,9 +25,17 @@ class NotDone:
 
 @transaction.atomic
 def record_lab_draw(
-    *, visit: Visit, drawn_at: datetime, values: dict[str, object], by, expected_version: int | None = None
+    *,
+    visit: Visit,
+    drawn_at: datetime,
+    values: dict[str, object],
+    by,
+    expected_version: int | None = None,
+    confirmed_unusual: Collection[str] = (),
 ) -> LabDraw:
     """Record the visit's panel: ``values`` maps analyte code to a number, ``NotDone(reason)`` or None (not entered).
+    ``confirmed_unusual`` names the analytes whose unusual values the user checked: each such value is stored as
+    confirmed, so its history says who confirmed it.
 
     Every problem is reported at once, keyed by analyte code; nothing is saved unless everything is valid.
     """
@@ -50,7 +59,7 @@ def record_lab_draw(
         if entry is None or entry == "":
             continue  # not entered yet: no row (unlike "not done", which is a row with its reason)
         try:
-            save_record(_lab_value(draw, analytes[code], entry), by=by)
+            save_record(_lab_value(draw, analytes[code], entry, code in confirmed_unusual), by=by)
         except ValidationError as error:
             errors[code] = error.messages
     if errors:
@@ -58,10 +67,16 @@ def record_lab_draw(
     return draw
 
 
-def _lab_value(draw: LabDraw, analyte, entry) -> LabValue:
+def _lab_value(draw: LabDraw, analyte, entry, confirmed: bool = False) -> LabValue:
     if isinstance(entry, NotDone):
         return LabValue(draw=draw, analyte=analyte, not_done=True, not_done_reason=entry.reason.strip())
-    return LabValue(draw=draw, analyte=analyte, value=_decimal(entry, analyte))
+    value = _decimal(entry, analyte)
+    return LabValue(draw=draw, analyte=analyte, value=value, confirmed_unusual=_unusual(analyte, value, confirmed))
+
+
+def _unusual(analyte, value: Decimal | None, confirmed: bool) -> bool:
+    """Stored as confirmed only when the value is unusual: a usual value has nothing to confirm."""
+    return confirmed and value is not None and analyte.is_implausible(float(value))
 
 
 def _decimal(entry, analyte) -> Decimal | None:
@@ -77,8 +92,17 @@ def _decimal(entry, analyte) -> Decimal | None:
 
 
 @transaction.atomic
-def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | None = None, by, reason: str) -> LabValue:
-    """Correct one result; the reason is required and the history keeps the old value."""
+def change_lab_value(
+    lab_value: LabValue,
+    *,
+    value=None,
+    not_done: NotDone | None = None,
+    by,
+    reason: str,
+    confirmed_unusual: bool = False,
+) -> LabValue:
+    """Correct one result; the reason is required and the history keeps the old value (and who confirmed the new
+    one, if unusual)."""
     lock_subject(lab_value.draw.visit.subject, lab_value)
     ensure_unlocked(lab_value.draw.visit)
     if not_done is not None:
@@ -89,6 +113,7 @@ def change_lab_value(lab_value: LabValue, *, value=None, not_done: NotDone | Non
             False,
             "",
         )
+    lab_value.confirmed_unusual = _unusual(lab_value.analyte, lab_value.value, confirmed_unusual)
     return save_record(lab_value, by=by, reason=reason)
 
 
@@ -110,6 +135,7 @@ def update_lab_draw(
     by,
     reason: str,
     expected_version: int | None = None,
+    confirmed_unusual: Collection[str] = (),
 ) -> LabDraw:
     """Apply the changes in ``values`` (and the draw time) to a saved draw: one reason covers them, each changed
     value gets its own history row; unchanged values are left alone. Errors are keyed by analyte code.
@@ -126,7 +152,8 @@ def update_lab_draw(
         save_record(draw, by=by, reason=reason)
     for code, entry in values.items():
         try:
-            _apply(draw, analytes[code], existing.get(code), entry, by=by, reason=reason)
+            confirmed = code in confirmed_unusual
+            _apply(draw, analytes[code], existing.get(code), entry, confirmed, by=by, reason=reason)
         except ValidationError as error:
             errors[code] = error.messages
     if errors:
@@ -134,9 +161,9 @@ def update_lab_draw(
     return draw
 
 
-def _apply(draw, analyte, current: LabValue | None, entry, *, by, reason) -> None:
+def _apply(draw, analyte, current: LabValue | None, entry, confirmed: bool, *, by, reason) -> None:
     """One analyte of a saved draw: a first entry is saved, a different entry changes the row, the same is left."""
-    wanted = _lab_value(draw, analyte, entry)
+    wanted = _lab_value(draw, analyte, entry, confirmed)
     if current is None:
         if wanted.value is not None or wanted.not_done:
             save_record(wanted, by=by, reason=reason)
@@ -144,4 +171,6 @@ def _apply(draw, analyte, current: LabValue | None, entry, *, by, reason) -> Non
     fields = ("value", "not_done", "not_done_reason")
     if [getattr(current, f) for f in fields] != [getattr(wanted, f) for f in fields]:
         not_done = entry if isinstance(entry, NotDone) else None
-        change_lab_value(current, value=wanted.value, not_done=not_done, by=by, reason=reason)
+        change_lab_value(
+            current, value=wanted.value, not_done=not_done, by=by, reason=reason, confirmed_unusual=confirmed
+        )

@@ -16,9 +16,9 @@ from ecrf.roles import Capability
 from ecrf.selectors import events as event_reads
 from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
-from ecrf.services import events
+from ecrf.services import events, release
 from ecrf.services.locking import StaleWrite
-from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
+from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
 
 
 def _subject(request, study_code, pk):
@@ -157,7 +157,14 @@ def _correct(request, access, subject, record, form, *, change, kind: str, title
             messages.success(request, f"{title} of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", access.study.code, subject.pk)
     history_url = reverse("ecrf:record_history", args=[access.study.code, subject.pk, kind, record.pk])
-    context = {"access": access, "subject": subject, "form": form, "title": title, "history_url": history_url}
+    context = {
+        "access": access,
+        "subject": subject,
+        "form": form,
+        "title": title,
+        "history_url": history_url,
+        "conflict": conflict_with_saved(form, history.last_saved(record)) if stale else None,
+    }
     return render(request, "ecrf/subject_form.html", context, status=409 if stale else 200)
 
 
@@ -208,13 +215,14 @@ def medication_edit(request, study_code, pk, medication_pk):
 def infusion_edit(request, study_code, pk, infusion_pk):
     access, subject = _subject(request, study_code, pk)
     infusion = _record_or_404(subject, "infusion", infusion_pk)
-    version = history.record_version(infusion)
+    version = history.infusion_version(infusion)
+    initial = {**InfusionForm.initial_from(infusion), **event_reads.release_as_entered(infusion), "version": version}
     form = InfusionForm(
         posted(request),
-        criteria=[],
+        criteria=event_reads.release_criteria(subject),
         placebo=infusion.is_placebo,
         editing=True,
-        initial={**InfusionForm.initial_from(infusion), "version": version},
+        initial=initial,
     )
     return _correct(
         request,
@@ -222,7 +230,7 @@ def infusion_edit(request, study_code, pk, infusion_pk):
         subject,
         infusion,
         form,
-        change=events.change_infusion,
+        change=release.correct_infusion,
         kind="infusion",
         title=f"Infusion {infusion.number}",
         version=version,

@@ -16,7 +16,7 @@ from ecrf.selectors import history
 from ecrf.selectors import labs as lab_reads
 from ecrf.services import labs
 from ecrf.services.locking import StaleWrite
-from ecrf.views.lookups import posted, refused_as_stale, visit_or_404
+from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, visit_or_404
 
 STALE = "Someone saved this panel after you opened it. Nothing of yours was saved: reload to see their values."
 
@@ -57,6 +57,7 @@ def lab_panel(request, study_code, pk, visit_code):
         "form": form,
         "draw": draw,
         "signature": lab_reads.standing_signature(visit),
+        "conflict": conflict_with_saved(form, history.last_saved(draw)) if stale else None,
     }
     return render(request, "ecrf/lab_panel.html", context, status=409 if stale else 200)
 
@@ -67,7 +68,12 @@ def _refused_as_stale_by_save(form, visit, draw, user) -> bool:
     try:
         if draw is None:
             labs.record_lab_draw(
-                visit=visit, drawn_at=data["drawn_at"], values=form.values(), by=user, expected_version=data["version"]
+                visit=visit,
+                drawn_at=data["drawn_at"],
+                values=form.values(),
+                by=user,
+                expected_version=data["version"],
+                confirmed_unusual=form.confirmed_unusual(),
             )
         else:
             labs.update_lab_draw(
@@ -77,6 +83,7 @@ def _refused_as_stale_by_save(form, visit, draw, user) -> bool:
                 by=user,
                 reason=data["reason"],
                 expected_version=data["version"],
+                confirmed_unusual=form.confirmed_unusual(),
             )
     except StaleWrite:
         form.add_error(None, STALE)

@@ -2,7 +2,11 @@
 user's role carries the capability (404 otherwise), and refuse a form opened before someone else's save.
 """
 
+from dataclasses import dataclass
+from datetime import date, datetime
+
 from django.http import Http404
+from django.utils import timezone
 
 from ecrf.selectors import labs as visit_reads
 from ecrf.selectors import subjects as subject_reads
@@ -36,3 +40,41 @@ def refused_as_stale(request, form, version: int, message: str) -> bool:
     form.is_valid()
     form.add_error(None, message)
     return True
+
+
+# Not what the user typed about the record: the form's bookkeeping.
+NOT_TYPED = {"reason", "version", "submission", "confirm_unusual"}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """What a stale form's user sees beside their typed values: who saved since, when, and each differing field."""
+
+    who: str
+    when: datetime | None
+    rows: list[tuple[str, str, str]]  # (field label, value saved now, value typed)
+
+
+def conflict_with_saved(form, saved_by: tuple[str, datetime | None]) -> Conflict:
+    """The fields where the bound form (built with the saved values as its initial data) differs from them."""
+    rows = [
+        (str(form[name].label), _display(form[name], form[name].initial), _display(form[name], form[name].value()))
+        for name in form.changed_data
+        if name not in NOT_TYPED
+    ]
+    return Conflict(who=saved_by[0], when=saved_by[1], rows=rows)
+
+
+def _display(bound, value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if timezone.is_aware(value) else f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    choices = getattr(bound.field, "choices", None)
+    if choices:
+        return next((str(label) for key, label in choices if str(key) == str(value)), str(value))
+    return str(value)

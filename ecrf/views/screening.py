@@ -32,7 +32,7 @@ from ecrf.selectors import history
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events, registration, subjects
 from ecrf.services.locking import StaleWrite
-from ecrf.views.lookups import posted, refused_as_stale, subject_or_404
+from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
 
 
 @login_required
@@ -174,7 +174,8 @@ def _correction(request, study_code, pk, form_class, fields, service, title):
         else:
             messages.success(request, f"{subject.subject_code}: {title.lower().removeprefix('correct ')} corrected.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "form": form, "title": title}
+    conflict = conflict_with_saved(form, history.last_saved(subject)) if stale else None
+    context = {"access": access, "subject": subject, "form": form, "title": title, "conflict": conflict}
     return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
 
 

@@ -3,11 +3,12 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from ecrf.models import ConcomitantMedication, InfusionEvent
+from ecrf.models import ConcomitantMedication, InfusionEvent, ReleaseResult
 from ecrf.roles import Role
-from ecrf.services import events, labs, signatures, visits
+from ecrf.services import events, labs, release, signatures, visits
 from tests.conftest import give_first_infusion
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
@@ -65,6 +66,20 @@ def test_a_stale_medication_form_is_refused(coordinator, medication):
     assert ConcomitantMedication.objects.get().dose == "0.5 mg daily"
 
 
+def test_a_stale_medication_form_keeps_what_was_typed_and_shows_the_saved_values(
+    coordinator, medication, coordinator_a
+):
+    edit_url = url("medication_edit", medication)
+    stale = form_data(coordinator, edit_url, dose="1 mg daily", reason="Dose doubled")
+    coordinator.post(edit_url, form_data(coordinator, edit_url, dose="0.25 mg daily", reason="Halved"))
+    response = coordinator.post(edit_url, stale)
+    assert response.status_code == 409
+    assert response.context["form"]["dose"].value() == "1 mg daily"
+    page = response.content.decode()
+    assert f"Saved by {coordinator_a} at" in page
+    assert "<td>Dose</td><td>0.25 mg daily</td><td>1 mg daily</td>" in page
+
+
 def test_an_infusion_correction_recomputes_the_dose_and_keeps_the_release_results(coordinator, infusion):
     edit_url = url("infusion_edit", infusion)
     response = coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))
@@ -85,6 +100,49 @@ def test_an_infusion_corrected_out_of_the_dose_range_needs_a_dose_deviation(coor
     assert (corrected.cells_per_kg, corrected.dose_deviation) == (1_500_000, "PD-12: given as weighed")
 
 
+def viability():
+    return ReleaseResult.objects.get(criterion__code="viab")
+
+
+def test_a_corrected_release_result_is_saved_with_its_reason_and_shown_in_the_history(coordinator, infusion):
+    edit_url = url("infusion_edit", infusion)
+    assert coordinator.get(edit_url).context["form"]["release_viab"].value() == 91
+    changed = form_data(coordinator, edit_url, release_viab="85", reason="QC certificate re-read")
+    assert coordinator.post(edit_url, changed).status_code == 302
+    assert (viability().value, viability().passed) == (85, True)
+    page = coordinator.get(history_url("infusion", infusion)).content.decode()
+    assert "<td>release: Viability</td><td>91 % (pass)</td><td>85 % (pass)</td><td>QC certificate re-read</td>" in page
+    assert InfusionEvent.history.count() == 1  # the infusion itself was not saved again
+
+
+def test_a_release_correction_that_fails_the_product_without_a_deviation_changes_nothing(coordinator, infusion):
+    edit_url = url("infusion_edit", infusion)
+    failing = form_data(coordinator, edit_url, release_viab="50", body_weight_kg="75.0", reason="Re-read")
+    response = coordinator.post(edit_url, failing)
+    assert "The product fails release" in response.content.decode()
+    assert (viability().value, viability().passed, InfusionEvent.objects.get().body_weight_kg) == (91, True, 60)
+    assert ReleaseResult.history.count() == 2
+
+
+def test_a_release_correction_recomputes_pass(allocated_subject, coordinator_a):
+    given = events.record_infusion(
+        subject=allocated_subject,
+        visit=allocated_subject.visits.get(definition__code="W0"),
+        number=1,
+        started_at=datetime(2021, 1, 2, 9, 30, tzinfo=UTC),
+        body_weight_kg=60,
+        release={"viab": 50, "myco": True},
+        release_deviation="PD-3: given on sponsor approval",
+        by=coordinator_a,
+        product_lot="UC-21-001",
+        passage=4,
+        total_cells=30_000_000,
+    )
+    assert viability().passed is False
+    release.change_release_results(given, release={"viab": 91}, by=coordinator_a, reason="Typo in the QC value")
+    assert (viability().value, viability().passed) == (91, True)
+
+
 def test_an_infusion_at_a_signed_visit_cannot_be_corrected(
     coordinator, infusion, investigator_a, allocated_subject, check_password
 ):
@@ -103,6 +161,9 @@ def test_an_infusion_at_a_signed_visit_cannot_be_corrected(
     page = coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))
     assert "forms are read-only until a data manager unlocks them" in page.content.decode()
     assert InfusionEvent.objects.get().body_weight_kg == 60
+    with pytest.raises(ValidationError, match="read-only"):
+        release.change_release_results(infusion, release={"viab": 85}, by=investigator_a, reason="Re-read")
+    assert viability().value == 91
 
 
 def test_the_history_page_shows_each_change_with_who_and_why(coordinator, medication):

@@ -202,6 +202,7 @@ def test_a_stale_adverse_event_form_is_refused(coordinator, fever):
     page = coordinator.post(edit_url, {**AE, "grade": "3", "reason": "Second", "version": stale}).content.decode()
     assert "Someone saved this adverse event after you opened it" in page
     assert AdverseEvent.objects.get().grade == 2
+    assert "<td>CTCAE grade</td><td>Grade 2</td><td>Grade 3</td>" in page
 
 
 def test_the_subject_page_title_names_subject_and_study_and_sections_appear_once(coordinator, allocated_subject):

@@ -66,6 +66,16 @@ def test_not_done_needs_a_reason_and_is_kept_apart_from_blank(coordinator, url):
     assert "INR" not in saved  # left blank: no row, not "not done"
 
 
+def test_a_confirmed_unusual_value_is_stored_and_shown_on_the_lab_and_visit_history(
+    coordinator, url, allocated_subject, coordinator_a
+):
+    post(coordinator, url, value_TBIL="900", value_INR="1.3", confirm_unusual="on")
+    assert (values()["TBIL"].confirmed_unusual, values()["INR"].confirmed_unusual) == (True, False)
+    for name in ("ecrf:lab_history", "ecrf:visit_history"):
+        page = coordinator.get(reverse(name, args=[allocated_subject.study.code, allocated_subject.pk, "W0"]))
+        assert f"900.0 (confirmed unusual by {coordinator_a})" in page.content.decode()
+
+
 def test_changing_a_saved_value_needs_a_reason_and_appears_in_the_history(coordinator, url, allocated_subject):
     post(coordinator, url, value_TBIL="25.4")
     version = coordinator.get(url).context["form"]["version"].value()
@@ -89,6 +99,7 @@ def test_a_stale_form_is_refused_and_nothing_is_overwritten(coordinator, url):
     assert second.status_code == 409
     assert "Someone saved this panel after you opened it" in second.content.decode()
     assert values()["TBIL"].value == 30
+    assert "<td>Total bilirubin</td><td>30.0</td><td>99.0</td>" in second.content.decode()
 
 
 def test_submitting_the_first_entry_twice_saves_it_once(coordinator, url):

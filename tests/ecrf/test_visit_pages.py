@@ -113,8 +113,26 @@ def test_the_visit_history_shows_each_field_change_with_who_and_why(coordinator,
     )
     page = coordinator.get(url_of(subject, "ecrf:visit_history")).content.decode()
     assert "<td>actual date</td><td>2021-01-02</td><td>2021-01-03</td><td>Wrong day typed</td>" in page
-    assert "<td>ascites</td><td>mild</td><td>none</td><td>Ultrasound</td>" in page
+    assert "<td>ascites</td><td>Mild</td><td>None</td><td>Ultrasound</td>" in page
     assert coordinator_a.username in page
+
+
+def test_the_visit_history_shows_the_values_a_form_was_created_with(coordinator, with_status_form):
+    submit(coordinator, url_of(with_status_form, "ecrf:clinical_status"), CLINICAL)
+    page = coordinator.get(url_of(with_status_form, "ecrf:visit_history")).content.decode()
+    assert "<td>Clinical status</td><td>ascites</td><td></td><td>Mild</td><td>Created</td>" in page
+    assert f"<td>assessed on</td><td></td><td>{CLINICAL['assessed_on']}</td>" in page
+    assert "<td>created</td>" not in page
+
+
+def test_a_stale_clinical_status_form_shows_the_saved_and_the_typed_values(coordinator, with_status_form):
+    url = url_of(with_status_form, "ecrf:clinical_status")
+    submit(coordinator, url, CLINICAL)
+    stale = coordinator.get(url).context["form"]["version"].value()
+    submit(coordinator, url, {**CLINICAL, "ascites": "none", "reason": "Ultrasound"})
+    response = coordinator.post(url, {**CLINICAL, "ascites": "moderate_severe", "reason": "Tense", "version": stale})
+    assert response.status_code == 409
+    assert "<td>Ascites</td><td>None</td><td>Moderate to severe</td>" in response.content.decode()
 
 
 def test_a_stale_visit_form_is_refused_and_nothing_is_overwritten(coordinator, allocated_subject):
@@ -123,4 +141,5 @@ def test_a_stale_visit_form_is_refused_and_nothing_is_overwritten(coordinator, a
     submit(coordinator, url, {"actual_date": "2021-01-02"})
     page = coordinator.post(url, {"actual_date": "2021-01-05", "reason": "late", "version": stale}).content.decode()
     assert "Someone saved this form after you opened it" in page
+    assert "<td>Visit date</td><td>2021-01-02</td><td>2021-01-05</td>" in page
     assert str(visit(allocated_subject).actual_date) == "2021-01-02"
