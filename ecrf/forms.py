@@ -20,6 +20,26 @@ def submit_helper(label: str, css: str = "btn-primary") -> FormHelper:
     return helper
 
 
+def drop_blank_radio_choices(form: forms.BaseForm) -> None:
+    """Take the "---------" choice out of every radio group of ``form``: as a radio it is shown preselected and
+    reads as an answer. An unticked group posts nothing, so a required field still refuses it."""
+    for field in form.fields.values():
+        if not isinstance(field.widget, forms.RadioSelect):
+            continue
+        if isinstance(field, forms.ModelChoiceField):
+            field.empty_label = None
+        elif isinstance(field, forms.ChoiceField):
+            field.choices = [(value, label) for value, label in field.choices if value not in ("", None)]
+
+
+class NoBlankRadios:
+    """A form mixin: no radio group of the form offers (or preselects) the blank choice."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        drop_blank_radio_choices(self)
+
+
 class ClinicalDateTimeField(forms.DateTimeField):
     """A date and time refused outside 1900-2100 before it is put in the site's time zone: near the first or last
     representable datetime that conversion (and the later one to UTC) overflows. The study's own range is the

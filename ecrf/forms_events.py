@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from ecrf.forms import ClinicalDateTimeField, submit_helper
+from ecrf.forms import ClinicalDateTimeField, NoBlankRadios, submit_helper
 from ecrf.models import AdverseEvent, ConcomitantMedication
 from ecrf.services.events import CORRECTABLE_INFUSION_FIELDS
 
@@ -97,7 +97,7 @@ class OnceOnly(forms.Form):
     submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
-class CorrectableForm(forms.ModelForm, OnceOnly):
+class CorrectableForm(NoBlankRadios, forms.ModelForm, OnceOnly):
     """A record's form that, opened on a saved record, asks for the reason of the change and carries the version
     it was opened at (so a form opened before someone else's save is refused).
     """
@@ -114,6 +114,9 @@ class CorrectableForm(forms.ModelForm, OnceOnly):
         """What the service saves: the model's fields, and the one-time token of a new record."""
         names = [*self.Meta.fields, *([] if self.instance.pk else ["submission"])]
         return {name: self.cleaned_data[name] for name in names}
+
+
+SAE_DETAILS = ("seriousness", "sae_reported_on", "sae_description")
 
 
 class AdverseEventForm(CorrectableForm):
@@ -133,14 +136,41 @@ class AdverseEventForm(CorrectableForm):
             "action_taken",
             "infusion",
         ]
-        widgets = {"onset_at": DATETIME, "resolved_at": DATETIME, "sae_reported_on": DATE}
+        widgets = {
+            "onset_at": DATETIME,
+            "resolved_at": DATETIME,
+            "seriousness": forms.RadioSelect,
+            "sae_reported_on": DATE,
+            "sae_description": forms.Textarea(attrs={"rows": 3}),
+        }
         field_classes = {"onset_at": ClinicalDateTimeField, "resolved_at": ClinicalDateTimeField}
-        labels = {"term": "CTCAE v5 term", "grade": "CTCAE grade", "infusion": "Related infusion, if any"}
+        labels = {
+            "term": "CTCAE v5 term",
+            "grade": "CTCAE grade",
+            "serious": "Serious adverse event (SAE)",
+            "seriousness": "Seriousness criterion",
+            "sae_reported_on": "SAE reported on",
+            "sae_description": "SAE description",
+            "infusion": "Related infusion, if any",
+        }
+        help_texts = {name: "Only for a serious event." for name in SAE_DETAILS}
 
     def __init__(self, *args, infusions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["infusion"].queryset = infusions
+        # static/js/sae-details.js hides these while "serious" is unticked; without script they stay shown.
+        self.fields["serious"].widget.attrs["data-sae-toggle"] = ""
+        for name in SAE_DETAILS:
+            self.fields[name].widget.attrs["data-sae-detail"] = ""
         self.helper = submit_helper("Save adverse event" if self.instance.pk else "Record adverse event")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("serious"):
+            for name in SAE_DETAILS:
+                if data.get(name):
+                    self.add_error(name, "Only a serious event has SAE details: clear this, or tick serious.")
+        return data
 
 
 class MedicationForm(CorrectableForm):

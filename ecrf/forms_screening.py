@@ -1,11 +1,13 @@
 """Screening forms: registration, the protocol's eligibility checklist, consent and screen failure."""
 
+from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
 
 from ecrf.forms import submit_helper
 from ecrf.models import Sex
 from ecrf.models.events import HccMethod
+from ecrf.models.protocol import CRITERION_GROUPS
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -50,7 +52,8 @@ class EligibilityForm(forms.Form):
         self.criteria = list(criteria)
         for criterion in self.criteria:
             self.fields[criterion.code] = forms.TypedChoiceField(
-                label=f"{criterion.code} ({criterion.get_kind_display().lower()}): {criterion.text}",
+                label=f"{criterion.code}: {criterion.text}",
+                help_text=f"Qualifying answer: {criterion.qualifying_label}",
                 choices=[("yes", "Yes"), ("no", "No")],
                 coerce=lambda value: value == "yes",
                 widget=forms.RadioSelect,
@@ -59,6 +62,8 @@ class EligibilityForm(forms.Form):
             )
         self.order_fields([c.code for c in self.criteria] + ["reason", "version"])
         self.helper = submit_helper("Save checklist")
+        groups = [(label, [c.code for c in self.criteria if c.kind == kind]) for kind, label in CRITERION_GROUPS]
+        self.helper.layout = Layout(*(Fieldset(label, *codes) for label, codes in groups if codes), "reason", "version")
 
     def answers(self) -> dict[str, bool]:
         """The answers given (unanswered items stay unanswered: a partial checklist may be saved)."""

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from ecrf.forms import submit_helper
+from ecrf.forms import NoBlankRadios, submit_helper
 from ecrf.models import ClinicalStatus
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -46,7 +46,7 @@ class VisitForm(forms.Form):
         return data
 
 
-class ClinicalStatusForm(forms.ModelForm):
+class ClinicalStatusForm(NoBlankRadios, forms.ModelForm):
     reason = forms.CharField(required=False, max_length=500, label="Reason for the change (when correcting)")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 

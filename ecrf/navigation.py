@@ -12,13 +12,14 @@ class NavItem:
     label: str
     url_name: str
     capability: Capability
+    randomised_only: bool = False  # shown only for a study whose current protocol randomises
 
 
 # Study-level pages; later capabilities (worklist, dashboards, randomisation list) add their entry here.
 STUDY_PAGES = (
     NavItem("Overview", "ecrf:study_detail", Capability.VIEW_STUDY),
     NavItem("Study team", "ecrf:study_team", Capability.VIEW_STUDY_TEAM),
-    NavItem("Randomisation list", "ecrf:randomisation", Capability.VIEW_RANDOMISATION_LIST),
+    NavItem("Randomisation list", "ecrf:randomisation", Capability.VIEW_RANDOMISATION_LIST, randomised_only=True),
     NavItem("Protocol deviations", "ecrf:deviations", Capability.VERIFY_SOURCE),
 )
 
@@ -38,10 +39,11 @@ def study_navigation(memberships) -> list[StudyNav]:
         by_study.setdefault(membership.study.code, []).append(membership)
     navs = []
     for code, group in by_study.items():
+        randomised = getattr(group[0], "study_design", None) == "randomised"
         links = [
             (item.label, reverse(item.url_name, args=[code]))
             for item in STUDY_PAGES
-            if any(role_can(m.role, item.capability) for m in group)
+            if any(role_can(m.role, item.capability) for m in group) and (randomised or not item.randomised_only)
         ]
         for m in group:
             if m.site_id is not None:

@@ -155,6 +155,10 @@ PERMISSIONS_POLICY = {
 }
 
 LANGUAGE_CODE = "en-gb"
+# ISO dates as the default rendering too; the locale's formats module overrides these, so ours comes first.
+DATE_FORMAT = SHORT_DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+FORMAT_MODULE_PATH = ["trialsite.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -95,6 +95,10 @@ class StratificationFactor(ProtocolPart):
         return self.label
 
 
+# How a checklist is grouped for people, in this order.
+CRITERION_GROUPS = (("inclusion", "Inclusion criteria"), ("exclusion", "Exclusion criteria"))
+
+
 class EligibilityCriterion(ProtocolPart):
     protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="eligibility_criteria")
     kind = models.CharField(max_length=10, choices=[("inclusion", "Inclusion"), ("exclusion", "Exclusion")])
@@ -107,6 +111,10 @@ class EligibilityCriterion(ProtocolPart):
 
     def __str__(self):
         return f"{self.code}: {self.text[:60]}"
+
+    @property
+    def qualifying_label(self) -> str:
+        return "Yes" if self.qualifying_answer else "No"
 
 
 class Analyte(ProtocolPart):

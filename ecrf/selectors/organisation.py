@@ -1,15 +1,21 @@
 """Reads about studies, sites and memberships."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from ecrf.models import Membership, Site, Study, StudySite
+from ecrf.models import Membership, ProtocolVersion, Site, Study, StudySite
 
 
 def active_memberships(user) -> QuerySet[Membership]:
-    """The user's active memberships with study and site loaded, in display order."""
+    """The user's active memberships with study and site loaded, in display order; ``study_design`` is the design
+    of the study's current protocol (the navigation offers a randomisation list only where it randomises)."""
     if not user.is_authenticated:
         return Membership.objects.none()
-    return Membership.objects.filter(user=user, is_active=True).select_related("study", "site")
+    current = ProtocolVersion.objects.filter(study=OuterRef("study")).order_by("-effective_date", "-loaded_at")
+    return (
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("study", "site")
+        .annotate(study_design=Subquery(current.values("design")[:1]))
+    )
 
 
 def study_site(study: Study, site_code: str) -> StudySite | None:

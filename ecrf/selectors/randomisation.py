@@ -48,6 +48,41 @@ def strata_of(protocol, site_codes: list[str]) -> list[str]:
     return ["|".join(combo) for combo in itertools.product(*levels)] if levels else ["all"]
 
 
+def stratum_namer(protocol):
+    """A function turning a stratum key into words from the protocol's factor labels, e.g.
+    ``meld:le15|site:BJ-5MC`` -> "baseline MELD ≤ 15, site BJ-5MC". Keys stay keys in the database and CSV."""
+    factors = {factor.code: factor for factor in protocol.stratification_factors.all()}
+
+    def words(key: str) -> str:
+        if key in ("", "all"):
+            return "all subjects" if key else ""
+        return ", ".join(_part_words(factors, part) for part in key.split("|"))
+
+    return words
+
+
+def stratum_words(protocol, key: str) -> str:
+    return stratum_namer(protocol)(key)
+
+
+def _part_words(factors: dict, part: str) -> str:
+    code, _, level = part.partition(":")
+    factor = factors.get(code)
+    if factor is None:
+        return part
+    if factor.source == "site":
+        return f"{_lower_first(factor.label)} {level}"
+    label = next((lv["label"] for lv in factor.levels if lv["code"] == level), f"{factor.label} {level}")
+    return _lower_first(label.replace("<=", "≤").replace(">=", "≥"))
+
+
+def _lower_first(text: str) -> str:
+    """ "Baseline MELD" -> "baseline MELD", but an acronym ("MELD ...") is left as written."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
 def site_codes(study: Study) -> list[str]:
     """The study's site codes in order: the site levels of its strata."""
     return list(study.sites.order_by("code").values_list("code", flat=True))
@@ -101,7 +136,17 @@ def strata_summary(randomisation_list: RandomisationList) -> list[dict]:
         .annotate(slots=Count("id"), used=Count("allocation"))
         .order_by("stratum")
     )
-    return [{**row, "free": row["slots"] - row["used"]} for row in rows]
+    words = stratum_namer(randomisation_list.protocol)
+    return [{**row, "free": row["slots"] - row["used"], "words": words(row["stratum"])} for row in rows]
+
+
+def named_slots(randomisation_list: RandomisationList) -> list[RandomisationSlot]:
+    """The list's slots for display, each with ``stratum_words``."""
+    words = stratum_namer(randomisation_list.protocol)
+    slots = list(list_slots(randomisation_list))
+    for slot in slots:
+        slot.stratum_words = words(slot.stratum)
+    return slots
 
 
 def list_slots(randomisation_list: RandomisationList):
@@ -113,11 +158,16 @@ def list_slots(randomisation_list: RandomisationList):
 
 
 def exhausted_strata(study: Study) -> list[str]:
-    """Strata of the active list with no free slot left."""
+    """Strata (keys) of the active list with no free slot left."""
+    return [row["stratum"] for row in exhausted_strata_rows(study)]
+
+
+def exhausted_strata_rows(study: Study) -> list[dict]:
+    """Summary rows (with ``words``) of the active list's strata with no free slot left."""
     randomisation_list = active_list(study)
     if randomisation_list is None:
         return []
-    return [row["stratum"] for row in strata_summary(randomisation_list) if row["free"] <= 0]
+    return [row for row in strata_summary(randomisation_list) if row["free"] <= 0]
 
 
 @dataclass

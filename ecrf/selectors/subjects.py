@@ -11,7 +11,18 @@ from django.utils import timezone
 
 from ecrf.code_patterns import format_code, sequence_of
 from ecrf.models import EligibilityAnswer, EligibilityCriterion, Site, Study, Subject, Visit
+from ecrf.models.protocol import CRITERION_GROUPS
 from ecrf.selectors.protocols import protocol_in_force
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    criterion: EligibilityCriterion
+    answer: bool | None  # None: not answered yet
+
+    @property
+    def qualifies(self) -> bool | None:
+        return None if self.answer is None else self.answer == self.criterion.qualifying_answer
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,13 @@ class Eligibility:
 
     missing: list[EligibilityCriterion] = field(default_factory=list)
     failing: list[EligibilityCriterion] = field(default_factory=list)
+    items: list[ChecklistItem] = field(default_factory=list)
+
+    @property
+    def groups(self) -> list[tuple[str, list[ChecklistItem]]]:
+        """The checklist under "Inclusion criteria" and "Exclusion criteria", groups without items left out."""
+        grouped = [(label, [i for i in self.items if i.criterion.kind == kind]) for kind, label in CRITERION_GROUPS]
+        return [(label, items) for label, items in grouped if items]
 
     @property
     def complete(self) -> bool:
@@ -43,6 +61,7 @@ def eligibility_of(subject: Subject) -> Eligibility:
     return Eligibility(
         missing=[c for c in criteria if c.pk not in answers],
         failing=[c for c in criteria if c.pk in answers and answers[c.pk] != c.qualifying_answer],
+        items=[ChecklistItem(c, answers.get(c.pk)) for c in criteria],
     )
 
 

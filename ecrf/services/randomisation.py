@@ -20,7 +20,7 @@ from ecrf.models import (
     Subject,
 )
 from ecrf.selectors.protocols import latest_protocol
-from ecrf.selectors.randomisation import baseline_inputs, regenerate, site_codes
+from ecrf.selectors.randomisation import baseline_inputs, regenerate, site_codes, stratum_words
 from ecrf.services.audit import require_reason, save_record
 from ecrf.services.locking import lock_subject
 from ecrf.services.subjects import allocate_from_slot
@@ -155,7 +155,10 @@ def randomise(subject: Subject, *, by) -> Allocation:
     )
     if slot is None:
         raise ValidationError(
-            {"stratum": f"Stratum {stratum} has no free slot left: randomisation stopped. Alert the data manager."}
+            {
+                "stratum": f"Stratum {stratum_words(subject.protocol, stratum)} has no free slot left: "
+                "randomisation stopped. Alert the data manager."
+            }
         )
     return allocate_from_slot(subject, slot=slot, stratum=stratum, by=by)
 

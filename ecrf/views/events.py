@@ -18,6 +18,7 @@ from ecrf.selectors import history
 from ecrf.selectors import labs as visit_reads
 from ecrf.services import events, release
 from ecrf.services.locking import StaleWrite
+from ecrf.templatetags.display import infusion_name
 from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
 
 
@@ -62,9 +63,8 @@ def infusion(request, study_code, pk, visit_code):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(
-                request, f"Infusion {visit.definition.infusion_number} of {subject.subject_code} recorded."
-            )
+            name = infusion_name(visit.definition.infusion_number, placebo)
+            messages.success(request, f"{name} of {subject.subject_code} recorded.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
     context = {
         "access": access,
@@ -232,7 +232,7 @@ def infusion_edit(request, study_code, pk, infusion_pk):
         form,
         change=release.correct_infusion,
         kind="infusion",
-        title=f"Infusion {infusion.number}",
+        title=infusion_name(infusion.number, infusion.is_placebo),
         version=version,
     )
 

@@ -16,11 +16,17 @@ from ecrf.access import require_study_role
 from ecrf.forms_randomisation import GenerateListForm, ImportListForm
 from ecrf.roles import Capability
 from ecrf.selectors import randomisation as reads
+from ecrf.selectors.protocols import latest_protocol
 from ecrf.services import randomisation, randomisation_import
 
 
 def _access(request, study_code):
-    return require_study_role(request, study_code, Capability.VIEW_RANDOMISATION_LIST)
+    """The data manager's access; a study whose current protocol does not randomise has no list pages (404)."""
+    access = require_study_role(request, study_code, Capability.VIEW_RANDOMISATION_LIST)
+    protocol = latest_protocol(access.study)
+    if protocol is None or not protocol.is_randomised:
+        raise Http404("This study assigns arms without a list.")
+    return access
 
 
 @login_required
@@ -107,7 +113,7 @@ def slots(request, study_code):
     return render(
         request,
         "ecrf/randomisation_slots.html",
-        {"access": access, "list": current, "slots": reads.list_slots(current)},
+        {"access": access, "list": current, "slots": reads.named_slots(current)},
     )
 
 

@@ -33,7 +33,7 @@ def study_detail(request, study_code):
         "sites": access.visible_sites(),
         "overview": protocols.protocol_overview(access.study),
         "commitment": randomisation_list.commitment_sha256 if randomisation_list else None,
-        "exhausted": randomisation.exhausted_strata(access.study) if access.can(Capability.MANAGE_DATA) else [],
+        "exhausted": randomisation.exhausted_strata_rows(access.study) if access.can(Capability.MANAGE_DATA) else [],
         "can_review_deviations": access.can(Capability.VERIFY_SOURCE),
     }
     return render(request, "ecrf/study_detail.html", context)

@@ -30,6 +30,7 @@ def subject_detail(request, study_code, pk):
         "subject": subject,
         "allocation": getattr(subject, "allocation", None),
         "eligibility": subject_reads.eligibility_of(subject),
+        "stratum": _allocation_stratum(subject),
         "calendar": calendar,
         "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
         "can_assign": access.can(Capability.ASSIGN_ARM) and not subject.protocol.is_randomised,
@@ -41,6 +42,7 @@ def subject_detail(request, study_code, pk):
         "awaiting_signature": can_sign and any(v.status == "done" and v.signature is None for v, _, _ in calendar),
         "can_enter": access.can(Capability.ENTER_DATA),
         "gets_infusions": hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions,
+        "placebo_arm": hasattr(subject, "allocation") and subject.allocation.arm.infusions == "placebo",
         "adverse_events": event_reads.adverse_events_of(subject),
         "meld": lab_reads.meld_over_time(subject),
         "medications": event_reads.medications_of(subject),
@@ -100,10 +102,18 @@ def randomise(request, study_code, pk):
                 f"{subject.subject_code} randomised: code {allocation.randomisation_code}, arm {allocation.arm}.",
             )
             return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "problem": problem, "stratum": stratum}
+    words = randomisation_reads.stratum_words(subject.protocol, stratum) if stratum else ""
+    context = {"access": access, "subject": subject, "problem": problem, "stratum": words}
     return render(
         request, "ecrf/randomise_confirm.html", context, status=409 if problem and request.method == "POST" else 200
     )
+
+
+def _allocation_stratum(subject) -> str:
+    allocation = getattr(subject, "allocation", None)
+    if allocation is None or not allocation.stratum:
+        return ""
+    return randomisation_reads.stratum_words(subject.protocol, allocation.stratum)
 
 
 def _randomisation_check(subject):
@@ -122,7 +132,8 @@ def _randomisation_check(subject):
     except ValidationError as error:
         return " ".join(error.messages), None
     if stratum in randomisation_reads.exhausted_strata(subject.study):
-        return f"Stratum {stratum} has no free slot left. Alert the data manager.", stratum
+        words = randomisation_reads.stratum_words(subject.protocol, stratum)
+        return f"Stratum {words} has no free slot left. Alert the data manager.", stratum
     return None, stratum
 
 

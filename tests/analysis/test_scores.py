@@ -1,7 +1,7 @@
 """MELD, MELD-Na, MELD 3.0 and Child-Pugh: worked examples, units, floors, caps, dialysis, missing inputs, rounding.
 
-Worked examples are those of /work/shared/protocols.md ("Scores the analysis needs"), given there in mg/dL and
-converted here to the CRF's units (bilirubin x 17.1 and creatinine x 88.4 umol/L; albumin x 10 g/L).
+Worked examples are those of the project's protocol notes (protocols.md, "Scores the analysis needs"), given
+there in mg/dL and converted here to the CRF's units (bilirubin x 17.1 and creatinine x 88.4 umol/L; albumin x 10 g/L).
 Other expected values are hand-computed from the formula quoted in analysis/scores.py; the sum is in the comment.
 No database: these are pure functions.
 """

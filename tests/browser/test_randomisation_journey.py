@@ -64,7 +64,7 @@ def test_coordinator_randomises_an_eligible_consented_subject(page, live_server,
     page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")
     page.get_by_role("link", name="DLC-BJ-5MC-901").click()
     page.get_by_role("link", name="Randomise").click()
-    expect(page.get_by_test_id("stratum")).to_have_text("meld:le15|site:BJ-5MC")
+    expect(page.get_by_test_id("stratum")).to_have_text("baseline MELD ≤ 15, site BJ-5MC")
     page.screenshot(path=tmp_path / "randomise-confirm.png", full_page=True)
     page.get_by_role("button", name="Randomise now").click()
     expect(page.get_by_role("status")).to_contain_text(re.compile(r"DLC-BJ-5MC-901 randomised: code DLC-\w{6}, arm "))

@@ -1,5 +1,6 @@
 """Infusion, adverse event and medication forms on the subject's pages."""
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -32,7 +33,7 @@ def test_an_infusion_is_recorded_with_its_dose_per_kg(coordinator, allocated_sub
     infusion = InfusionEvent.objects.get()
     assert (infusion.total_cells, infusion.cells_per_kg) == (30_000_000, 500_000)
     page = coordinator.get(infusion_url(allocated_subject)).content.decode()
-    assert "500000 cells/kg" in page
+    assert "3.0 × 10⁷ cells at 60.0 kg = <strong>5.0 × 10⁵ cells/kg</strong>" in page
 
 
 def test_a_product_failing_release_is_blocked_without_a_deviation(coordinator, allocated_subject):
@@ -212,3 +213,48 @@ def test_the_subject_page_title_names_subject_and_study_and_sections_appear_once
     assert title.startswith("001 · TRIAL")
     assert "<section" not in title
     assert page.count('id="ae-heading"') == 1
+
+
+def ae_form(client, subject) -> str:
+    return client.get(reverse("ecrf:adverse_event", args=[subject.study.code, subject.pk])).content.decode()
+
+
+def test_the_adverse_event_form_labels_the_sae_report_date_in_words(coordinator, allocated_subject):
+    page = ae_form(coordinator, allocated_subject)
+    assert re.search(r">\s*SAE reported on\s*</label>", page)
+    assert "Sae reported on" not in page
+    assert "Only for a serious event." in page  # shown without script
+    assert "js/sae-details" in page
+    assert "<script>" not in page
+
+
+def test_a_new_adverse_event_form_has_no_radio_ticked_and_no_blank_radio(coordinator, allocated_subject):
+    page = ae_form(coordinator, allocated_subject)
+    assert 'name="seriousness" value="hospitalisation"' in page
+    assert "checked" not in page
+    assert 'name="seriousness" value=""' not in page
+
+
+def test_sae_details_on_an_event_that_is_not_serious_are_refused(coordinator, allocated_subject):
+    url = reverse("ecrf:adverse_event", args=[allocated_subject.study.code, allocated_subject.pk])
+    page = coordinator.post(url, {**AE, "seriousness": "hospitalisation"}).content.decode()
+    assert "Only a serious event has SAE details" in page
+    assert not AdverseEvent.objects.exists()
+
+
+def test_a_control_arm_saline_infusion_is_named_so(coordinator, allocated_subject):
+    # The fixture's arm A gives product; turned to placebo here to stand for a saline control arm.
+    allocated_subject.allocation.arm.__class__.objects.filter(pk=allocated_subject.allocation.arm_id).update(
+        infusions="placebo"
+    )
+    subject_page = coordinator.get(
+        reverse("ecrf:subject_detail", args=[allocated_subject.study.code, allocated_subject.pk])
+    ).content.decode()
+    assert "Saline infusion 1 (control)</a>" in subject_page
+    infusion_page = coordinator.get(infusion_url(allocated_subject)).content.decode()
+    assert '<h1 class="h3">Saline infusion 1 (control) ·' in infusion_page
+
+
+def test_a_product_infusion_keeps_its_plain_name(coordinator, allocated_subject):
+    page = coordinator.get(infusion_url(allocated_subject)).content.decode()
+    assert '<h1 class="h3">Infusion 1 ·' in page

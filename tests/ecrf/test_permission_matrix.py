@@ -120,9 +120,10 @@ EXPECTED: dict[str, object] = {
     "ecrf:deviations": StudyPage("study", VERIFY_SOURCE, POST=405),
     "ecrf:site_detail": StudyPage("site", ALL_MEMBERS),
     "ecrf:register_subject": StudyPage("site", ENTER),
-    "ecrf:randomisation": StudyPage("study", DATA_MANAGER, POST=405),
-    "ecrf:randomisation_generate": StudyPage("study", DATA_MANAGER, GET=405, POST=400),
-    "ecrf:randomisation_import": StudyPage("study", DATA_MANAGER, GET=405, POST=400),
+    # TRIAL does not randomise: its data manager finds no list pages (404), and nothing to generate or import.
+    "ecrf:randomisation": StudyPage("study", DATA_MANAGER, GET=404, POST=405),
+    "ecrf:randomisation_generate": StudyPage("study", DATA_MANAGER, GET=405, POST=404),
+    "ecrf:randomisation_import": StudyPage("study", DATA_MANAGER, GET=405, POST=404),
     # The test study allocates by assignment, so it has no list: 404 once past the role check.
     "ecrf:randomisation_slots": StudyPage("study", DATA_MANAGER, GET=404, POST=405),
     "ecrf:randomisation_secret": StudyPage("study", DATA_MANAGER, GET=405, POST=404),

@@ -188,7 +188,7 @@ def test_an_exhausted_stratum_is_a_clear_error(randomised_protocol, data_manager
     blocks = RandomisationSlot.objects.filter(stratum="meld:le15|site:SITE-A").count()
     for n in range(2, blocks):
         randomisation.randomise(ready_to_randomise(f"X{n}"), by=coordinator_a)
-    with pytest.raises(ValidationError, match=r"Stratum meld:le15\|site:SITE-A has no free slot left"):
+    with pytest.raises(ValidationError, match="Stratum MELD ≤ 15, site SITE-A has no free slot left"):
         randomisation.randomise(ready_to_randomise("LAST"), by=coordinator_a)
 
 

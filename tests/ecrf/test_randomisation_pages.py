@@ -163,7 +163,8 @@ def test_a_coordinator_randomises_and_sees_code_and_arm(team, client, coordinato
     subject = ready_to_randomise("P1")
     browser = as_user(client, coordinator_a)
     confirm = browser.get(reverse("ecrf:randomise", args=[team.code, subject.pk])).content.decode()
-    assert "meld:le15|site:SITE-A" in confirm
+    assert '<strong data-testid="stratum">MELD ≤ 15, site SITE-A</strong>' in confirm
+    assert "meld:le15" not in confirm
     page = browser.post(reverse("ecrf:randomise", args=[team.code, subject.pk]), follow=True).content.decode()
     allocation = Allocation.objects.get(subject=subject)
     assert allocation.randomisation_code in page
@@ -247,7 +248,8 @@ def test_an_exhausted_stratum_shows_as_an_alert_to_data_managers(
     for n in range(free):
         randomisation.randomise(ready_to_randomise(f"E{n}"), by=coordinator_a)
     page = as_user(client, data_manager).get(reverse("ecrf:study_detail", args=[study.code])).content.decode()
-    assert "Randomisation stratum <strong>meld:le15|site:SITE-A</strong> has no free slot left" in page
+    words = '<strong title="meld:le15|site:SITE-A">MELD ≤ 15, site SITE-A</strong>'
+    assert f"Randomisation stratum {words} has no free slot left" in page
 
 
 def test_the_subject_page_shows_meld_per_draw_and_says_why_one_is_missing(
@@ -263,3 +265,29 @@ def test_the_subject_page_shows_meld_per_draw_and_says_why_one_is_missing(
     text = page.content.decode()
     assert 'data-testid="meld-SCR"><strong>39</strong>' in text
     assert "not computable: no CREA, INR" in text
+
+
+def test_the_subject_page_names_the_allocation_stratum_in_words(team, client, coordinator_a, ready_to_randomise):
+    subject = ready_to_randomise("P9")
+    browser = as_user(client, coordinator_a)
+    browser.post(reverse("ecrf:randomise", args=[team.code, subject.pk]))
+    page = browser.get(reverse("ecrf:subject_detail", args=[team.code, subject.pk])).content.decode()
+    assert 'stratum <span data-testid="stratum">MELD ≤ 15, site SITE-A</span>' in page
+    assert Allocation.objects.get(subject=subject).stratum == "meld:le15|site:SITE-A"  # the key is kept
+
+
+def test_the_list_page_names_strata_in_words(team, client, data_manager):
+    page = as_user(client, data_manager).get(reverse("ecrf:randomisation", args=[team.code])).content.decode()
+    assert '<td title="meld:gt15|site:SITE-B">MELD &gt; 15, site SITE-B</td>' in page
+
+
+def test_a_study_that_does_not_randomise_has_no_list_page_or_link(client, protocol, data_manager):
+    MembershipFactory(user=data_manager, study=protocol.study, role=Role.DATA_MANAGER, site=None)
+    browser = as_user(client, data_manager)
+    response = browser.get(reverse("ecrf:randomisation", args=[protocol.study.code]))
+    assert response.status_code == 404
+    assert "This study assigns arms without a list." in response.content.decode()
+    post = browser.post(reverse("ecrf:randomisation_generate", args=[protocol.study.code]), {"slots_per_stratum": 2})
+    assert post.status_code == 404
+    home = browser.get(reverse("ecrf:home")).content.decode()
+    assert reverse("ecrf:randomisation", args=[protocol.study.code]) not in home

@@ -120,3 +120,29 @@ def test_a_screen_failure_needs_its_reason(coordinator, site_staff, new_subject)
     coordinator.post(url, {"reason": "Refused to take part"})
     subject.refresh_from_db()
     assert (subject.status, subject.screen_failure_reason) == (SubjectStatus.SCREEN_FAILED, "Refused to take part")
+
+
+def test_the_checklist_groups_criteria_and_shows_each_qualifying_answer(coordinator, site_staff, new_subject):
+    subject = new_subject()
+    page = coordinator.get(reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])).content.decode()
+    inclusion, exclusion = page.index("Inclusion criteria"), page.index("Exclusion criteria")
+    assert inclusion < page.index("I1: Adult") < exclusion < page.index("E1: Diabetes")
+    assert "Qualifying answer: Yes" in page
+    assert "Qualifying answer: No" in page
+    assert "checked" not in page
+
+
+def test_the_subject_page_shows_the_checklist_grouped_with_answers(coordinator, site_staff, new_subject):
+    subject = new_subject(consented=True)
+    page = coordinator.get(reverse("ecrf:subject_detail", args=[site_staff.code, subject.pk])).content.decode()
+    checklist = page[page.index('data-testid="checklist"') :]
+    assert checklist.index("Inclusion criteria") < checklist.index("Adult") < checklist.index("Exclusion criteria")
+    assert 'Diabetes · answer No <span class="text-body-secondary">(qualifying: No)</span>' in checklist
+
+
+def test_dates_on_the_subject_page_are_iso(coordinator, site_staff, new_subject):
+    subject = new_subject(consented=True)
+    page = coordinator.get(reverse("ecrf:subject_detail", args=[site_staff.code, subject.pk])).content.decode()
+    assert "2021-01-01 · protocol 1.0" in page
+    assert "Jan. 1, 2021" not in page
+    assert "1 January 2021" not in page

@@ -143,3 +143,15 @@ def test_a_stale_visit_form_is_refused_and_nothing_is_overwritten(coordinator, a
     assert "Someone saved this form after you opened it" in page
     assert "<td>Visit date</td><td>2021-01-02</td><td>2021-01-05</td>" in page
     assert str(visit(allocated_subject).actual_date) == "2021-01-02"
+
+
+def test_a_new_clinical_status_form_has_no_radio_ticked(coordinator, with_status_form):
+    page = coordinator.get(url_of(with_status_form, "ecrf:clinical_status")).content.decode()
+    assert 'name="ascites" value="mild"' in page
+    assert 'name="ascites" value=""' not in page
+    assert "checked" not in page
+
+
+def test_an_unanswered_ascites_is_still_required(coordinator, with_status_form):
+    page = submit(coordinator, url_of(with_status_form, "ecrf:clinical_status"), {**CLINICAL, "ascites": ""})
+    assert "This field is required." in page.content.decode()
