@@ -45,12 +45,14 @@ class EligibilityForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, criteria, answers, **kwargs):
+    def __init__(self, *args, criteria, answers, facts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
         for criterion in self.criteria:
+            note = criterion.fact_note(facts) if facts else ""  # the stored fact beside the item tied to it
             self.fields[criterion.code] = forms.TypedChoiceField(
                 label=f"{criterion.code} ({criterion.get_kind_display().lower()}): {criterion.text}",
+                help_text=note[:1].upper() + note[1:],
                 choices=[("yes", "Yes"), ("no", "No")],
                 coerce=lambda value: value == "yes",
                 widget=forms.RadioSelect,
