@@ -47,13 +47,18 @@ class EligibilityForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, criteria, answers, **kwargs):
+    def __init__(self, *args, criteria, answers, facts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
         for criterion in self.criteria:
+            note = criterion.fact_note(facts) if facts else ""  # the stored fact beside the item tied to it
             self.fields[criterion.code] = forms.TypedChoiceField(
                 label=f"{criterion.code}: {criterion.text}",
-                help_text=f"Qualifying answer: {criterion.qualifying_label}",
+                help_text=" ".join(
+                    part
+                    for part in (f"Qualifying answer: {criterion.qualifying_label}.", note[:1].upper() + note[1:])
+                    if part
+                ),
                 choices=[("yes", "Yes"), ("no", "No")],
                 coerce=lambda value: value == "yes",
                 widget=forms.RadioSelect,

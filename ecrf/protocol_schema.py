@@ -126,11 +126,64 @@ class StratificationSection(Strict):
         return self
 
 
+# The stored subject facts an eligibility item may be tied to (each a ``Subject`` field): a number, checked
+# against min/max, or a choice, checked against values. A new fact is one line here.
+FACTS: dict[str, tuple[str, ...]] = {"age_years": (), "sex": ("female", "male")}
+FACT_LABELS = {"age_years": "age", "sex": "sex"}
+FACT_UNITS = {"age_years": "years"}
+
+
+class FactCondition(Strict):
+    """A condition on one stored fact: ``{ fact = "age_years", min = 18, max = 65 }``, ``{ fact = "sex",
+    values = ["female"] }``."""
+
+    fact: str
+    min: int | None = None
+    max: int | None = None
+    values: list[str] = []
+
+    @model_validator(mode="after")
+    def fits_its_fact(self):
+        if self.fact not in FACTS:
+            raise ValueError(f"fact {self.fact!r} is not a stored fact; use one of {', '.join(FACTS)}")
+        choices = FACTS[self.fact]
+        if choices:
+            if self.min is not None or self.max is not None or not self.values:
+                raise ValueError(f"{self.fact} is a choice: give values (from {', '.join(choices)}), not min/max")
+            for value in self.values:
+                if value not in choices:
+                    raise ValueError(f"{value!r} is not a value of {self.fact}; use {', '.join(choices)}")
+            return self
+        if self.values or (self.min is None and self.max is None):
+            raise ValueError(f"{self.fact} is a number: give min and/or max, not values")
+        if None not in (self.min, self.max) and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
 class EligibilitySection(Strict):
     code: Code
     kind: Literal["inclusion", "exclusion"]
     text: Text
     qualifying_answer: bool | None = None
+    # The item is the fact: the subject qualifies on it exactly when the stored fact meets the condition.
+    requires: FactCondition | None = None
+    # The item is about some subjects only (the pregnancy test): for the others it holds by definition.
+    applies_when: FactCondition | None = None
+
+    @model_validator(mode="after")
+    def one_tie(self):
+        if self.requires is not None and self.applies_when is not None:
+            raise ValueError("give requires or applies_when, not both: an item is tied to one stored fact")
+        return self
+
+    def tie(self) -> tuple[str, FactCondition] | tuple[str, None]:
+        """The item's tie to a stored fact as (rule, condition), or ("", None) when it has none."""
+        if self.requires is not None:
+            return "requires", self.requires
+        if self.applies_when is not None:
+            return "applies_when", self.applies_when
+        return "", None
 
     def qualifies_with(self) -> bool:
         """The answer that keeps the subject eligible: yes for inclusion, no for exclusion, unless stated."""

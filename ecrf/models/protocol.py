@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from ecrf.models.organisation import Study
+from ecrf.protocol_schema import FACT_LABELS, FACT_UNITS
 
 
 class ProtocolVersion(models.Model):
@@ -104,6 +105,15 @@ class EligibilityCriterion(ProtocolPart):
     kind = models.CharField(max_length=10, choices=[("inclusion", "Inclusion"), ("exclusion", "Exclusion")])
     text = models.TextField()
     qualifying_answer = models.BooleanField(help_text="The answer that keeps the subject eligible.")
+    # A tie to a stored subject fact (ecrf.protocol_schema.FACTS): "requires", the subject qualifies exactly when
+    # the fact meets the condition; "applies_when", the item is about those subjects only and holds for others.
+    fact_rule = models.CharField(
+        max_length=20, blank=True, choices=[("requires", "Requires"), ("applies_when", "Applies when")]
+    )
+    fact = models.CharField(max_length=20, blank=True)
+    fact_min = models.IntegerField(null=True, blank=True)
+    fact_max = models.IntegerField(null=True, blank=True)
+    fact_values = models.JSONField(default=list, blank=True)
 
     class Meta(ProtocolPart.Meta):
         verbose_name_plural = "eligibility criteria"
@@ -115,6 +125,54 @@ class EligibilityCriterion(ProtocolPart):
     @property
     def qualifying_label(self) -> str:
         return "Yes" if self.qualifying_answer else "No"
+
+    def forced_answer(self, facts: dict) -> bool | None:
+        """The only answer the subject's stored ``facts`` leave for this item, or None when they leave it open."""
+        if not self.fact_rule:
+            return None
+        met = self._fact_met(facts[self.fact])
+        if self.fact_rule == "requires":
+            return self.qualifying_answer if met else not self.qualifying_answer
+        return None if met else self.qualifying_answer
+
+    def contradiction(self, answer: bool, facts: dict) -> str:
+        """Why ``answer`` cannot stand against the stored ``facts``; empty when it can."""
+        forced = self.forced_answer(facts)
+        if forced is None or forced == answer:
+            return ""
+        return f"{self.code} ({self.tie_label()}): {self.fact_note(facts)}"
+
+    def fact_note(self, facts: dict) -> str:
+        """The stored fact and what it means for the answer, e.g. "the subject's recorded age is 70 years, so
+        the answer must be no."; empty for an item without a tie."""
+        if not self.fact_rule:
+            return ""
+        forced = self.forced_answer(facts)
+        value = facts[self.fact]
+        shown = f"{value} {FACT_UNITS[self.fact]}" if self.fact in FACT_UNITS else str(value)
+        recorded = f"the subject's recorded {FACT_LABELS[self.fact]} is {shown}"
+        if forced is None:
+            return f"{recorded}, so the item applies: answer it from the assessment."
+        does_not_apply = " the item does not apply and" if self.fact_rule == "applies_when" else ""
+        return f"{recorded}, so{does_not_apply} the answer must be {'yes' if forced else 'no'}."
+
+    def tie_label(self) -> str:
+        """The condition in words: "age 18 to 65 years", "applies only when sex is female"."""
+        label, unit = FACT_LABELS.get(self.fact, self.fact), FACT_UNITS.get(self.fact, "")
+        if self.fact_values:
+            condition = f"{label} is {' or '.join(self.fact_values)}"
+        elif self.fact_min is not None and self.fact_max is not None:
+            condition = f"{label} {self.fact_min} to {self.fact_max} {unit}".rstrip()
+        elif self.fact_min is not None:
+            condition = f"{label} at least {self.fact_min} {unit}".rstrip()
+        else:
+            condition = f"{label} at most {self.fact_max} {unit}".rstrip()
+        return f"applies only when {condition}" if self.fact_rule == "applies_when" else condition
+
+    def _fact_met(self, value) -> bool:
+        if self.fact_values:
+            return value in self.fact_values
+        return (self.fact_min is None or value >= self.fact_min) and (self.fact_max is None or value <= self.fact_max)
 
 
 class Analyte(ProtocolPart):

@@ -9,6 +9,7 @@ from ecrf.models.base import ClinicalRecord, voided_has_reason
 from ecrf.models.organisation import Site, Study
 from ecrf.models.protocol import Arm, EligibilityCriterion, ProtocolVersion
 from ecrf.models.randomisation import RandomisationSlot
+from ecrf.protocol_schema import FACTS
 
 
 class SubjectStatus(models.TextChoices):
@@ -126,6 +127,10 @@ class Subject(ClinicalRecord):
 
     def __str__(self):
         return f"{self.study.code} {self.subject_code}"
+
+    def facts(self) -> dict:
+        """The stored facts eligibility items may be tied to (ecrf.protocol_schema.FACTS), by name."""
+        return {name: getattr(self, name) for name in FACTS}
 
 
 class EligibilityAnswer(ClinicalRecord):

@@ -109,6 +109,7 @@ def _create_parts(protocol: ProtocolVersion, spec: ProtocolFile) -> None:
         data["visit_code"] = data.pop("visit") or ""
         StratificationFactor.objects.create(protocol=protocol, order=order, **data)
     for order, item in enumerate(spec.eligibility):
+        rule, condition = item.tie()
         EligibilityCriterion.objects.create(
             protocol=protocol,
             order=order,
@@ -116,6 +117,11 @@ def _create_parts(protocol: ProtocolVersion, spec: ProtocolFile) -> None:
             kind=item.kind,
             text=item.text,
             qualifying_answer=item.qualifies_with(),
+            fact_rule=rule,
+            fact=condition.fact if condition else "",
+            fact_min=condition.min if condition else None,
+            fact_max=condition.max if condition else None,
+            fact_values=list(condition.values) if condition else [],
         )
     analytes = {
         item.code: Analyte.objects.create(protocol=protocol, order=order, **item.model_dump())

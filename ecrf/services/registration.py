@@ -6,6 +6,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from ecrf.models import Subject
 from ecrf.selectors.history import record_version
@@ -34,6 +35,8 @@ def correct_registration(
     screening_date=KEEP,
 ) -> Subject:
     """Correct the facts recorded at registration, with ``reason``; allowed at any status, allocation included.
+
+    Saved eligibility answers tied to a corrected fact (age, sex) follow it, and eligibility is derived again.
 
     The screening date must stay under the protocol version the subject is registered under: one falling under
     another version means another registration, not a correction.
@@ -116,4 +119,19 @@ def _save_correction(subject: Subject, facts: dict, *, by, reason: str) -> Subje
     for name, value in changed.items():
         setattr(subject, name, value)
     save_record(subject, by=by, reason=reason)
+    _align_tied_answers(subject, by=by, reason=reason)
     return rederive_eligibility(subject, by=by)
+
+
+def _align_tied_answers(subject: Subject, *, by, reason: str) -> None:
+    """A saved answer tied to a corrected fact follows it: the answer is the fact, so it cannot stay contradicted.
+
+    Refusing the correction instead would leave no way out: the answer cannot change first either, since the
+    uncorrected fact forces it. The changed answer carries the correction's reason in its history.
+    """
+    facts = subject.facts()
+    for record in subject.eligibility_answers.active().select_related("criterion"):
+        forced = record.criterion.forced_answer(facts)
+        if forced is not None and forced != record.answer:
+            record.answer, record.assessed_by, record.assessed_at = forced, by, timezone.now()
+            save_record(record, by=by, reason=f"Follows the corrected registration ({reason})")

@@ -126,7 +126,11 @@ def record_eligibility(
     reason: str = "",
     expected_version: int | None = None,
 ) -> Subject:
-    """Store one answer per criterion code; a changed answer needs ``reason``. Eligible once all qualify."""
+    """Store one answer per criterion code; a changed answer needs ``reason``. Eligible once all qualify.
+
+    An answer the subject's stored facts contradict (an age item against ``age_years``) is refused, and then
+    nothing is saved.
+    """
     lock_subject(subject)
     check_version(eligibility_version(subject), expected_version)
     check_clinical_date(subject.study, "assessed_at", assessed_at)
@@ -136,6 +140,10 @@ def record_eligibility(
     unknown = sorted(set(answers) - set(criteria))
     if unknown:
         raise ValidationError({"answers": f"Not criteria of this protocol: {', '.join(unknown)}."})
+    facts = subject.facts()
+    contradicted = {code: criteria[code].contradiction(answer, facts) for code, answer in answers.items()}
+    if any(contradicted.values()):  # keyed by criterion code: the checklist shows each on its item
+        raise ValidationError({code: message for code, message in contradicted.items() if message})
     existing = {a.criterion.code: a for a in subject.eligibility_answers.active().select_related("criterion")}
     when = assessed_at or timezone.now()
     for code, answer in answers.items():

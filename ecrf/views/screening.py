@@ -64,7 +64,9 @@ def eligibility(request, study_code, pk):
     saved = {a.criterion.code: a.answer for a in subject_reads.eligibility_answers(subject)}
     criteria = subject_reads.eligibility_criteria(subject)
     version = subject_reads.eligibility_version(subject)
-    form = EligibilityForm(posted(request), criteria=criteria, answers=saved, initial={"version": version})
+    form = EligibilityForm(
+        posted(request), criteria=criteria, answers=saved, facts=subject.facts(), initial={"version": version}
+    )
     stale = refused_as_stale(request, form, version, STALE)
     if not stale and request.method == "POST" and form.is_valid():
         try:

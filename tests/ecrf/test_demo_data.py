@@ -22,6 +22,7 @@ from ecrf.demo.plans import plan_trial
 from ecrf.models import (
     AdverseEvent,
     ClinicalStatus,
+    EligibilityAnswer,
     EndpointEvent,
     InfusionEvent,
     LabValue,
@@ -273,6 +274,12 @@ def test_dlc_ages_follow_the_published_median_and_range(arm, median_age, low, hi
     assert abs(median(ages) - median_age) <= 3
     assert low <= min(ages)
     assert max(ages) <= high
+
+
+def test_demo_eligibility_answers_agree_with_the_subjects_recorded_age_and_sex():
+    tied = EligibilityAnswer.objects.exclude(criterion__fact_rule="").select_related("criterion", "subject")
+    assert tied.filter(subject__study__code="DLC").count() > 250 * 2 - 10
+    assert [a for a in tied if a.criterion.contradiction(a.answer, a.subject.facts())] == []
 
 
 @pytest.mark.parametrize(("arm", "albumin", "sd"), [("CONTROL", 30.5, 6.2), ("UCMSC", 30.9, 5.9)])

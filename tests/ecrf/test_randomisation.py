@@ -74,7 +74,8 @@ def test_two_generations_without_a_secret_give_different_lists_and_secrets(rando
 
 
 def test_regenerating_from_the_stored_secret_gives_the_stored_list(randomised_protocol, data_manager):
-    stored = randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=20, by=data_manager)
+    # 100 slots: a whole stratum's arm sequence then matches by chance with odds far below 2^-60 (20 slots did not).
+    stored = randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=100, by=data_manager)
     again = randomisation.regenerate(
         stored.study, "1.0", bytes.fromhex(stored.secret_hex), stored.slots_per_stratum, ["SITE-A"]
     )
@@ -99,7 +100,8 @@ def _old_scheme(study_code, version, seed, arms, strata, slots):
 
 
 def test_stored_list_cannot_be_regenerated_from_any_small_seed(randomised_protocol, data_manager):
-    stored = randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=20, by=data_manager)
+    # 100 slots: a whole stratum's arm sequence then matches by chance with odds far below 2^-60 (20 slots did not).
+    stored = randomisation.generate_list(study=randomised_protocol.study, slots_per_stratum=100, by=data_manager)
     assert len(bytes.fromhex(stored.secret_hex)) * 8 >= 128
     slots = slots_of(stored)
     strata = sorted({s for s, *_ in slots})
@@ -107,7 +109,7 @@ def test_stored_list_cannot_be_regenerated_from_any_small_seed(randomised_protoc
     first_codes = {st: next(code for s, n, _, code in slots if s == st and n == 1) for st in strata}
     arms = [(arm.code, arm.ratio) for arm in stored.protocol.arms.order_by("order")]
     for seed in range(2001):
-        for stratum, placed, first_code in _old_scheme("TRIAL", "1.0", seed, arms, strata, 20):
+        for stratum, placed, first_code in _old_scheme("TRIAL", "1.0", seed, arms, strata, 100):
             assert placed != arms_by_stratum[stratum], f"seed {seed} reproduces the arms of {stratum}"
             assert first_code != first_codes[stratum], f"seed {seed} reproduces the first code of {stratum}"
 
