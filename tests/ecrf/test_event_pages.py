@@ -253,6 +253,8 @@ def test_a_control_arm_saline_infusion_is_named_so(coordinator, allocated_subjec
     assert "Saline infusion 1 (control)</a>" in subject_page
     infusion_page = coordinator.get(infusion_url(allocated_subject)).content.decode()
     assert '<h1 class="h3">Saline infusion 1 (control) ·' in infusion_page
+    assert "Protocol: saline, the volume of the product, no cells" in infusion_page
+    assert "cells/kg (±" not in infusion_page
 
 
 def test_a_product_infusion_keeps_its_plain_name(coordinator, allocated_subject):
