@@ -183,8 +183,10 @@ def test_the_page_shows_the_refusal_on_the_item_and_the_recorded_fact_beside_it(
     assert form.errors == {
         "AGE": ["AGE (age 18 to 65 years): the subject's recorded age is 70 years, so the answer must be no."]
     }
-    assert form.fields["AGE"].help_text == "The subject's recorded age is 70 years, so the answer must be no."
-    assert form.fields["I1"].help_text == ""
+    assert form.fields["AGE"].help_text == (
+        "Qualifying answer: Yes. The subject's recorded age is 70 years, so the answer must be no."
+    )
+    assert form.fields["I1"].help_text == "Qualifying answer: Yes."
     assert saved(subject) == {}
 
 
