@@ -31,6 +31,11 @@ class ChainProblem:
         return f"{self.model} {self.record_id}, {row}: {self.what}"
 
 
+def author(row) -> tuple[str, str]:
+    """(who, why) of a history row, as the history pages show them: "system" when no user is recorded."""
+    return str(row.history_user or "system"), row.history_change_reason or ""
+
+
 def history_models() -> list:
     """The ``ecrf`` models with an audit trail, in a fixed order."""
     models = [m for m in apps.get_app_config("ecrf").get_models() if hasattr(m, "history") and "history" in m.__dict__]

@@ -16,7 +16,7 @@ from ecrf.models import (
     Visit,
     VisitSignature,
 )
-from ecrf.selectors.audit import ChainProblem, chain_problems
+from ecrf.selectors.audit import ChainProblem, author, chain_problems
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
 SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
@@ -72,14 +72,24 @@ def _eligibility_history(visit: Visit):
 
 def _eligibility_changes(history) -> list[FieldChange]:
     """Each answer as given and as changed, named by its criterion (the answer is the content, not a field)."""
-    rows = history.select_related("history_user", "criterion").order_by("id", "history_id")
+    return _value_changes(
+        "Eligibility",
+        history.select_related("history_user", "criterion").order_by("id", "history_id"),
+        field_of=lambda row: f"{row.criterion.code}: {row.criterion.text}",
+        shown_of=lambda row: "yes" if row.answer else "no",
+    )
+
+
+def _value_changes(form: str, rows, *, field_of, shown_of) -> list[FieldChange]:
+    """For records whose content is one value (an answer, a release result): each value as first given and as
+    changed, one row per change, ``rows`` ordered by record then by save.
+    """
     changes, previous = [], {}
     for row in rows:
-        shown, before = ("yes" if row.answer else "no"), previous.get(row.id)
+        shown, before = shown_of(row), previous.get(row.id)
         if before != shown:
-            who, why = str(row.history_user or "system"), row.history_change_reason or ""
-            field = f"{row.criterion.code}: {row.criterion.text}"
-            changes.append(FieldChange("Eligibility", field, before or "", shown, who, row.history_date, why))
+            who, why = author(row)
+            changes.append(FieldChange(form, field_of(row), before or "", shown, who, row.history_date, why))
         previous[row.id] = shown
     return changes
 
@@ -108,17 +118,17 @@ def record_history(form: str, record) -> list[FieldChange]:
 def release_changes(infusion: InfusionEvent) -> list[FieldChange]:
     """Each release result of the infusion's product as recorded and as corrected, named by its criterion."""
     rows = ReleaseResult.history.filter(infusion_id=infusion.pk).select_related("history_user", "criterion")
-    changes, previous = [], {}
-    for row in rows.order_by("id", "history_date", "history_id"):
-        measured = row.negative if row.criterion.kind == "negative" else row.value
-        shown = f"{_release_value(row.criterion, measured)} ({'pass' if row.passed else 'FAIL'})"
-        before = previous.get(row.id)
-        if before != shown:
-            who, why = str(row.history_user or "system"), row.history_change_reason or ""
-            field = f"release: {row.criterion.label}"
-            changes.append(FieldChange("Release", field, before or "", shown, who, row.history_date, why))
-        previous[row.id] = shown
-    return changes
+    return _value_changes(
+        "Release",
+        rows.order_by("id", "history_date", "history_id"),
+        field_of=lambda row: f"release: {row.criterion.label}",
+        shown_of=_release_shown,
+    )
+
+
+def _release_shown(row) -> str:
+    measured = row.negative if row.criterion.kind == "negative" else row.value
+    return f"{_release_value(row.criterion, measured)} ({'pass' if row.passed else 'FAIL'})"
 
 
 def _release_value(criterion, measured) -> str:
@@ -141,7 +151,7 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
         if previous is None or previous.id != record.id:
             changes += _created(form, record, fields)
         else:
-            who, why = str(record.history_user or "system"), record.history_change_reason or ""
+            who, why = author(record)
             for change in record.diff_against(previous).changes:
                 if change.field in SKIPPED or (fields and change.field not in fields):
                     continue
@@ -154,7 +164,7 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
 
 def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldChange]:
     """The values the record was created with, one row per field filled in (a bare "created" row if none)."""
-    who, why = str(record.history_user or "system"), record.history_change_reason or ""
+    who, why = author(record)
     rows = []
     for field in record.instance_type._meta.concrete_fields:
         if field.name in SKIPPED or field.name in NOT_ENTERED or (fields and field.name not in fields):
@@ -204,4 +214,4 @@ def last_saved(record) -> tuple[str, datetime | None]:
         histories.append(LabValue.history.filter(draw_id=record.pk))
     rows = [h.select_related("history_user").order_by("-history_date").first() for h in histories]
     latest = max((row for row in rows if row is not None), key=lambda row: row.history_date)
-    return str(latest.history_user or "system"), latest.history_date
+    return author(latest)[0], latest.history_date

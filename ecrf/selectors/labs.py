@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from analysis import scores
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit, VisitSignature
-from ecrf.selectors.audit import ChainProblem, chain_problems
+from ecrf.selectors.audit import ChainProblem, author, chain_problems
 
 
 def visit_of(subject: Subject, visit_code: str) -> Visit | None:
@@ -52,7 +52,7 @@ def lab_history(draw: LabDraw) -> list[Change]:
     changes, previous = [], {}
     for record in records:
         shown = "not done: " + record.not_done_reason if record.not_done else _number(record.value, record.analyte)
-        before, who = previous.get(record.id), str(record.history_user or "system")
+        before, (who, why) = previous.get(record.id), author(record)
         if before is None or before != shown:
             changes.append(
                 Change(
@@ -61,7 +61,7 @@ def lab_history(draw: LabDraw) -> list[Change]:
                     new=f"{shown} (confirmed unusual by {who})" if record.confirmed_unusual else shown,
                     who=who,
                     when=record.history_date,
-                    why=record.history_change_reason or "",
+                    why=why,
                 )
             )
         previous[record.id] = shown
@@ -74,7 +74,7 @@ def _draw_time_changes(draw: LabDraw) -> list[Change]:
     for record in draw.history.select_related("history_user").order_by("history_id"):
         if before is not None and record.drawn_at != before:
             old, new = (f"{timezone.localtime(t):%Y-%m-%d %H:%M}" for t in (before, record.drawn_at))
-            who, why = str(record.history_user or "system"), record.history_change_reason or ""
+            who, why = author(record)
             changes.append(Change("Drawn at", old, new, who, record.history_date, why))
         before = record.drawn_at
     return changes

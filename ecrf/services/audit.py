@@ -5,12 +5,13 @@ from django.db import transaction
 from django.utils import timezone
 
 CREATED = "Created"
+NUL_REFUSED = "This text contains a NUL character, which cannot be stored."
 
 
 def require_reason(reason: str, what: str = "change") -> str:
     reason = (reason or "").strip()
     if "\x00" in reason:
-        raise ValidationError({"reason": "This text contains a NUL character, which cannot be stored."})
+        raise ValidationError({"reason": NUL_REFUSED})
     if not reason:
         raise ValidationError({"reason": f"Give a reason for this {what}: saved clinical data changes only with one."})
     return reason
@@ -37,7 +38,7 @@ def save_record(instance, *, by, reason: str = ""):
 def _refuse_nul_characters(instance) -> None:
     """PostgreSQL cannot store NUL in text; forms refuse it, and so must every other way in (scripts, imports)."""
     refused = {
-        field.name: "This text contains a NUL character, which cannot be stored."
+        field.name: NUL_REFUSED
         for field in instance._meta.concrete_fields
         if isinstance(getattr(instance, field.attname, None), str) and "\x00" in getattr(instance, field.attname)
     }
