@@ -1,13 +1,9 @@
 """A POST with an empty body, or to a signed visit, is a refused form on the page: never an error page, never a save."""
 
-from datetime import UTC, date, datetime
-
-import pytest
 from django.urls import reverse
 
 from ecrf.models import AdverseEvent, ClinicalStatus, ConcomitantMedication, InfusionEvent, LabValue, Visit
-from ecrf.services import events, labs, signatures, visits
-from tests.conftest import give_first_infusion
+from ecrf.services import signatures
 from tests.factories import TEST_PASSWORD
 
 CLINICAL_MODELS = (AdverseEvent, ClinicalStatus, ConcomitantMedication, InfusionEvent, LabValue, Visit)
@@ -15,44 +11,6 @@ CLINICAL_MODELS = (AdverseEvent, ClinicalStatus, ConcomitantMedication, Infusion
 
 def history_rows() -> int:
     return sum(model.history.count() for model in CLINICAL_MODELS)
-
-
-@pytest.fixture
-def recorded(allocated_subject, coordinator_a):
-    """Every correctable record of the subject saved once: visit, lab panel, AE, medication, infusion."""
-    w0 = allocated_subject.visits.get(definition__code="W0")
-    definition = w0.definition
-    definition.forms = [*definition.forms, "clinical_status"]
-    definition.save()
-    visits.record_visit(w0, actual_date=date(2021, 1, 2), by=coordinator_a)
-    visits.save_clinical_status(
-        w0,
-        by=coordinator_a,
-        assessed_on=date(2021, 1, 2),
-        ascites="none",
-        encephalopathy_grade=0,
-        dialysis_past_week=False,
-    )
-    drawn = datetime(2021, 1, 2, 8, tzinfo=UTC)
-    labs.record_lab_draw(visit=w0, drawn_at=drawn, values={"TBIL": "20", "INR": "1.10"}, by=coordinator_a)
-    onset = datetime(2021, 1, 2, 13, tzinfo=UTC)
-    return {
-        "visit": w0,
-        "adverse-event": events.record_adverse_event(
-            subject=allocated_subject,
-            by=coordinator_a,
-            term="Fever",
-            onset_at=onset,
-            grade=1,
-            relatedness="probable",
-            outcome="recovered",
-            action_taken="none",
-        ),
-        "medication": events.record_medication(
-            subject=allocated_subject, by=coordinator_a, drug="Entecavir", dose="0.5 mg", start_date=date(2021, 1, 2)
-        ),
-        "infusion": give_first_infusion(allocated_subject, by=coordinator_a),
-    }
 
 
 def form_urls(subject, records):

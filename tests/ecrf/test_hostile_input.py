@@ -24,7 +24,6 @@ from ecrf.models import Ascites, RandomisationListAccess, Sex, Subject
 from ecrf.models.events import AeAction, AeOutcome, HccMethod, Relatedness, Seriousness
 from ecrf.roles import Role
 from ecrf.services import events, labs, signatures, subjects, visits
-from tests.conftest import give_first_infusion
 from tests.ecrf import hostile_values as hv
 from tests.factories import TEST_PASSWORD, MembershipFactory
 
@@ -73,41 +72,9 @@ def cast(protocol, site_a, coordinator_a, investigator_a, data_manager):
 
 
 @pytest.fixture
-def recorded(cast, allocated_subject, coordinator_a):
-    """The allocated subject's W0 with every record saved once (as tests/ecrf/test_empty_posts.py)."""
-    w0 = allocated_subject.visits.get(definition__code="W0")
-    w0.definition.forms = [*w0.definition.forms, "clinical_status"]
-    w0.definition.save()
-    visits.record_visit(w0, actual_date=date(2021, 1, 2), by=coordinator_a)
-    visits.save_clinical_status(
-        w0,
-        by=coordinator_a,
-        assessed_on=date(2021, 1, 2),
-        ascites="none",
-        encephalopathy_grade=0,
-        dialysis_past_week=False,
-    )
-    labs.record_lab_draw(
-        visit=w0, drawn_at=datetime(2021, 1, 2, 8, tzinfo=UTC), values={"TBIL": "20", "INR": "1.10"}, by=coordinator_a
-    )
-    return {
-        "subject": allocated_subject,
-        "visit": w0,
-        "adverse-event": events.record_adverse_event(
-            subject=allocated_subject,
-            by=coordinator_a,
-            term="Fever",
-            onset_at=datetime(2021, 1, 2, 13, tzinfo=UTC),
-            grade=1,
-            relatedness="probable",
-            outcome="recovered",
-            action_taken="none",
-        ),
-        "medication": events.record_medication(
-            subject=allocated_subject, by=coordinator_a, drug="Entecavir", dose="0.5 mg", start_date=date(2021, 1, 2)
-        ),
-        "infusion": give_first_infusion(allocated_subject, by=coordinator_a),
-    }
+def recorded(cast, recorded):
+    """The shared records (tests/ecrf/conftest.py), with the cast's memberships in place first."""
+    return recorded
 
 
 def _url(name, subject, *rest):
