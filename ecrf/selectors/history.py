@@ -1,9 +1,7 @@
 """The history of a visit's records, field by field: who changed what from what to what, when and why."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
-
-from django.utils import timezone
+from datetime import datetime
 
 from ecrf.models import (
     ClinicalStatus,
@@ -17,6 +15,7 @@ from ecrf.models import (
     VisitSignature,
 )
 from ecrf.selectors.audit import ChainProblem, author, chain_problems
+from ecrf.selectors.display import as_text
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
 SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
@@ -176,21 +175,15 @@ def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldCha
 
 
 def _shown(field, value) -> str:
-    """A stored value as the user knows it: the choice's label, yes/no, ISO dates, the related record's name."""
+    """A stored value as the user knows it: the choice's label, the related record's name, or as_text."""
     if value is None or value == "":
         return ""
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-    if isinstance(value, date):
-        return value.isoformat()
     if field.is_relation:
         related = field.related_model._base_manager.filter(pk=value).first()
         return str(related) if related is not None else str(value)
-    return str(value)
+    return as_text(value)
 
 
 def record_version(record) -> int:

@@ -3,11 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils import timezone
-
 from analysis import scores
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Subject, Visit, VisitSignature
 from ecrf.selectors.audit import ChainProblem, author, chain_problems
+from ecrf.selectors.display import as_text
 
 
 def visit_of(subject: Subject, visit_code: str) -> Visit | None:
@@ -73,7 +72,7 @@ def _draw_time_changes(draw: LabDraw) -> list[Change]:
     changes, before = [], None
     for record in draw.history.select_related("history_user").order_by("history_id"):
         if before is not None and record.drawn_at != before:
-            old, new = (f"{timezone.localtime(t):%Y-%m-%d %H:%M}" for t in (before, record.drawn_at))
+            old, new = as_text(before), as_text(record.drawn_at)
             who, why = author(record)
             changes.append(Change("Drawn at", old, new, who, record.history_date, why))
         before = record.drawn_at

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.http import Http404
-from django.utils import timezone
 
 from ecrf.selectors import labs as visit_reads
 from ecrf.selectors import subjects as subject_reads
+from ecrf.selectors.display import as_text
 
 
 def subject_or_404(access, pk, capability):
@@ -66,15 +66,8 @@ def conflict_with_saved(form, saved_by: tuple[str, datetime | None]) -> Conflict
 
 
 def _display(bound, value) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if timezone.is_aware(value) else f"{value:%Y-%m-%d %H:%M}"
-    if isinstance(value, date):
-        return value.isoformat()
+    """A form value as people read it: the choice's label, or as_text."""
     choices = getattr(bound.field, "choices", None)
-    if choices:
+    if choices and value not in (None, "") and not isinstance(value, bool | date):
         return next((str(label) for key, label in choices if str(key) == str(value)), str(value))
-    return str(value)
+    return as_text(value)
