@@ -109,16 +109,27 @@ def _dose_problems(infusion: InfusionEvent, plan) -> dict[str, str]:
     }
 
 
-def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) -> None:
-    criteria = list(infusion.subject.protocol.release_criteria.order_by("order"))
+def check_release_codes(release: dict[str, object], criteria) -> None:
+    """Refuse release results for criteria the protocol does not have."""
     unknown = sorted(set(release) - {c.code for c in criteria})
     if unknown:
         raise ValidationError({"release": f"Not release criteria of this protocol: {', '.join(unknown)}."})
+
+
+def release_reading(criterion, measured) -> tuple[float | None, bool | None]:
+    """(value, negative) as stored for a measured result: a number, or for a "negative" criterion True/False."""
+    value = None if criterion.kind == "negative" or measured is None else float(measured)
+    negative = measured if criterion.kind == "negative" else None
+    return value, negative
+
+
+def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) -> None:
+    criteria = list(infusion.subject.protocol.release_criteria.order_by("order"))
+    check_release_codes(release, criteria)
     failing = []
     for criterion in criteria:
         measured = release.get(criterion.code)
-        value = None if criterion.kind == "negative" or measured is None else float(measured)
-        negative = measured if criterion.kind == "negative" else None
+        value, negative = release_reading(criterion, measured)
         passed = criterion.passes(value=value, negative=negative)
         if not passed:
             failing.append(str(criterion) if measured is not None else f"{criterion.label}: no result")

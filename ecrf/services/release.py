@@ -6,7 +6,7 @@ from django.db import transaction
 from ecrf.models import InfusionEvent, ReleaseResult
 from ecrf.selectors.history import infusion_version
 from ecrf.services.audit import save_record
-from ecrf.services.events import change_infusion, release_failure
+from ecrf.services.events import change_infusion, check_release_codes, release_failure, release_reading
 from ecrf.services.locking import check_version, lock_subject
 from ecrf.services.signatures import ensure_unlocked
 
@@ -27,9 +27,7 @@ def change_release_results(
         raise ValidationError({"release": "A placebo infusion has no release results."})
     results = {r.criterion.code: r for r in infusion.release_results.active().select_related("criterion")}
     criteria = {c.code: c for c in infusion.subject.protocol.release_criteria.all()}
-    unknown = sorted(set(release) - set(criteria))
-    if unknown:
-        raise ValidationError({"release": f"Not release criteria of this protocol: {', '.join(unknown)}."})
+    check_release_codes(release, criteria.values())
     for code, measured in release.items():
         _correct_result(infusion, criteria[code], results.get(code), measured, by=by, reason=reason)
     failing = [str(r.criterion) for r in infusion.release_results.active().select_related("criterion") if not r.passed]
@@ -40,8 +38,7 @@ def change_release_results(
 
 def _correct_result(infusion, criterion, result: ReleaseResult | None, measured, *, by, reason) -> None:
     """Save the criterion's result when it differs from the saved one (or none was saved)."""
-    value = None if criterion.kind == "negative" or measured is None else float(measured)
-    negative = measured if criterion.kind == "negative" else None
+    value, negative = release_reading(criterion, measured)
     if result is None:
         result = ReleaseResult(infusion=infusion, criterion=criterion)
     elif (result.value, result.negative) == (value, negative):
