@@ -11,6 +11,8 @@ from django.utils import timezone
 from ecrf.credentials import PasswordCheck
 
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+# Every date field's widget: the browser's date picker, which takes and shows only YYYY-MM-DD.
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def submit_helper(label: str, css: str = "btn-primary") -> FormHelper:

@@ -4,12 +4,11 @@ import uuid
 
 from django import forms
 
-from ecrf.forms import ClinicalDateTimeField, NoBlankRadios, submit_helper
+from ecrf.forms import DATE, ClinicalDateTimeField, NoBlankRadios, submit_helper
 from ecrf.models import AdverseEvent, ConcomitantMedication
 from ecrf.services.events import CORRECTABLE_INFUSION_FIELDS
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 REASON = {"required": "Give a reason for this change: saved clinical data changes only with one."}
 
 

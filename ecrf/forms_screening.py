@@ -4,12 +4,10 @@ from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
 
-from ecrf.forms import submit_helper
+from ecrf.forms import DATE, submit_helper
 from ecrf.models import Sex
 from ecrf.models.events import HccMethod
 from ecrf.models.protocol import CRITERION_GROUPS
-
-DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def add_service_errors(form: forms.Form, error: ValidationError, field_of=None) -> None:

@@ -2,10 +2,8 @@
 
 from django import forms
 
-from ecrf.forms import NoBlankRadios, submit_helper
+from ecrf.forms import DATE, NoBlankRadios, submit_helper
 from ecrf.models import ClinicalStatus
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class VisitForm(forms.Form):

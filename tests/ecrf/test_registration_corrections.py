@@ -186,6 +186,17 @@ def test_the_consent_page_shows_the_saved_values(coordinator, allocated_subject)
     assert (form["consent_date"].value(), form["consent_version"].value()) == (date(2021, 1, 1), "1.0")
 
 
+@pytest.mark.parametrize(
+    ("page", "field"), [("correct_registration", "screening_date"), ("correct_consent", "consent_date")]
+)
+def test_the_date_picker_shows_the_saved_date_in_the_one_format_browsers_take(
+    coordinator, allocated_subject, page, field
+):
+    """An <input type="date"> shows only YYYY-MM-DD: any other rendering (14/10/2010) reaches the user as blank."""
+    html = coordinator.get(url_of(allocated_subject, f"ecrf:{page}")).content.decode()
+    assert f'type="date" name="{field}" value="2021-01-01"' in html
+
+
 def test_a_page_correction_is_saved_and_shows_on_the_screening_history(coordinator, allocated_subject):
     url = url_of(allocated_subject, "ecrf:correct_registration")
     response = submit(coordinator, url, age_years="51", reason="Source document says 51")
