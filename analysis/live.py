@@ -1,10 +1,23 @@
-"""The report of a study as stored now: the database read once (analysis/datasets.py), then analysed purely."""
+"""The report of a study as stored now: the database read once (analysis/datasets.py), then analysed purely.
+
+``cached_report`` keeps the last result per study (``analysis.models.StudyReport``) and serves it while the
+study's data version, protocol and plan are the ones it was computed from; any audited write raises the data
+version in its own transaction (``ecrf.models.changes``), so a result is never shown as current after a change.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
 from analysis.datasets import study_data
+from analysis.models import StudyReport
 from analysis.plan import choose_arms, plan_for
 from analysis.report import build_report
+from analysis.trajectories import trajectories
+from ecrf.models.changes import current_version
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
 
 
@@ -12,8 +25,25 @@ class NoAnalysis(Exception):
     """The study cannot be analysed yet (no protocol loaded, or not two arms); the message says why."""
 
 
+@dataclass(frozen=True)
+class Cached:
+    """A report and when: ``computed_at`` the computation, ``data_changed_at`` the last change it includes."""
+
+    report: dict
+    trajectories: dict
+    computed_at: datetime
+    data_changed_at: datetime | None
+    compute_ms: int
+    warm: bool  # served from the cache, not computed in this call
+
+
 def study_report(study) -> dict:
     """``study`` (an ecrf Study) analysed by its plan, comparing the two arms of its latest protocol."""
+    return _analysed(study)[0]
+
+
+def _analysed(study) -> tuple[dict, dict]:
+    """The report and the subjects' trajectories, from one read of the study's records."""
     protocol = latest_protocol(study)
     if protocol is None:
         raise NoAnalysis(f"{study.code} has no protocol loaded")
@@ -29,4 +59,45 @@ def study_report(study) -> dict:
         "protocol_version": protocol.version,
         "generated_at": timezone.now().isoformat(timespec="seconds"),
     }
-    return build_report(study_data(study), plan, arms, study=about, endpoints=endpoints)
+    data = study_data(study)
+    report = build_report(data, plan, arms, study=about, endpoints=endpoints)
+    population = data.subjects[data.subjects[plan.population].astype(bool)]
+    return report, trajectories(data, analytes=plan.longitudinal, population=population)
+
+
+def cached_report(study) -> Cached:
+    """The study's report, from the cache when nothing it depends on has changed since, else computed now."""
+    # The version is read before any data: a change committed after this read leaves the stored row behind it.
+    data_version, changed_at = current_version(study.pk)
+    protocol = latest_protocol(study)
+    keys = {
+        "data_version": data_version,
+        "protocol_version": protocol.version if protocol else "",
+        "plan_version": _plan_version(study),
+    }
+    stored = StudyReport.objects.filter(study=study, **keys).first()
+    if stored is not None:
+        return Cached(
+            stored.report, stored.trajectories, stored.computed_at, stored.data_changed_at, stored.compute_ms, True
+        )
+    started = time.perf_counter()
+    # As JSON gives them back: the same dicts whether computed now or read from the cache.
+    report, lines = json.loads(json.dumps(_analysed(study), allow_nan=False))
+    compute_ms = round((time.perf_counter() - started) * 1000)
+    computed_at = datetime.fromisoformat(report["study"]["generated_at"])
+    StudyReport.objects.update_or_create(
+        study=study,
+        defaults={
+            **keys,
+            "computed_at": computed_at,
+            "data_changed_at": changed_at,
+            "compute_ms": compute_ms,
+            "report": report,
+            "trajectories": lines,
+        },
+    )
+    return Cached(report, lines, computed_at, changed_at, compute_ms, warm=False)
+
+
+def _plan_version(study) -> str:
+    return str(getattr(plan_for(study.code), "version", None) or "file")

@@ -18,6 +18,7 @@ class NavItem:
 # Study-level pages; later capabilities (worklist, dashboards, randomisation list) add their entry here.
 STUDY_PAGES = (
     NavItem("Overview", "ecrf:study_detail", Capability.VIEW_STUDY),
+    NavItem("Dashboard", "analysis:dashboard", Capability.VIEW_STUDY),
     NavItem("Study team", "ecrf:study_team", Capability.VIEW_STUDY_TEAM),
     NavItem("Randomisation list", "ecrf:randomisation", Capability.VIEW_RANDOMISATION_LIST, randomised_only=True),
     NavItem("Protocol deviations", "ecrf:deviations", Capability.VERIFY_SOURCE),

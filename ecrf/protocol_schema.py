@@ -80,6 +80,10 @@ class StudySection(Strict):
     phase: str = ""
     design: Literal["randomised", "non_random"]
     blinding: Literal["open_label", "single_blind", "double_blind"] = "open_label"
+    # Arm-level dashboard panels hidden from all but data managers; unset: hidden unless the trial is open label.
+    blinded: bool | None = None
+    # Subjects the trial plans to allocate, drawn as the target line of the enrolment figure.
+    target_enrolment: int | None = Field(default=None, ge=1, le=1_000_000)
     time_origin: Literal["consent", "allocation", "first_infusion"] = "allocation"
     follow_up: Duration
     # How subject codes look, e.g. "DLC-{site}-{nnn}" (ecrf.code_patterns); without it any code is accepted.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("admin/password_change/", RedirectView.as_view(pattern_name="password_change"), name="admin_password_change"),
     path("admin/", admin.site.urls),
     path("", include("ecrf.urls")),
+    path("", include("analysis.urls")),
 ]
 
 handler404 = "ecrf.views.errors.page_not_found"

@@ -1,4 +1,5 @@
 from ecrf.models.base import FormSubmission
+from ecrf.models.changes import StudyDataVersion
 from ecrf.models.deviations import DeviationKind, ProtocolDeviation
 from ecrf.models.events import (
     AdverseEvent,
@@ -58,6 +59,7 @@ __all__ = [
     "Site",
     "StratificationFactor",
     "Study",
+    "StudyDataVersion",
     "StudySite",
     "Subject",
     "SubjectStatus",

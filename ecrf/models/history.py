@@ -8,6 +8,7 @@ from django.db.backends.utils import format_number
 from django.utils import timezone
 
 from ecrf.audit_hash import GENESIS, chain_hash, row_content
+from ecrf.models.changes import mark_changed, studies_of
 
 
 class ChainedHistoryManager(models.Manager):
@@ -40,7 +41,8 @@ class ChainedHistoricalRecord(models.Model):
 
 
 def chain(history_model, rows: list) -> None:
-    """Fill the hashes of unsaved history rows, in order, each after its record's latest stored row."""
+    """Fill the hashes of unsaved history rows, in order, each after its record's latest stored row, and raise
+    their studies' data version (``ecrf.models.changes``): every audited write is a change of its study."""
     record_pk = history_model.instance_type._meta.pk.attname
     latest = _latest_hashes(history_model, record_pk, {getattr(row, record_pk) for row in rows})
     decimals = [f for f in history_model._meta.concrete_fields if isinstance(f, models.DecimalField)]
@@ -51,6 +53,7 @@ def chain(history_model, rows: list) -> None:
         row.previous_hash = latest.get(record_id, GENESIS)
         row.row_hash = chain_hash(row_content(row), row.previous_hash)
         latest[record_id] = row.row_hash
+    mark_changed(studies_of(history_model, rows))
 
 
 def _as_stored(row, decimals, moments) -> None:

@@ -27,6 +27,10 @@ class ProtocolVersion(models.Model):
     subject_code_pattern = models.CharField(
         max_length=40, blank=True, help_text="How subject codes look, e.g. DLC-{site}-{nnn}; blank: any code."
     )
+    dashboards_blinded = models.BooleanField(
+        default=False, help_text="Arm-level dashboard panels are hidden from every role but data managers."
+    )
+    target_enrolment = models.PositiveIntegerField(null=True, blank=True, help_text="Subjects planned for allocation.")
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -70,9 +70,16 @@ def load_protocol(text: str, *, source_name: str) -> LoadResult:
         follow_up_days=spec.study.follow_up.in_days(),
         follow_up_label=spec.study.follow_up.label(),
         subject_code_pattern=spec.study.subject_code_pattern or "",
+        dashboards_blinded=_blinded(spec.study),
+        target_enrolment=spec.study.target_enrolment,
     )
     _create_parts(protocol, spec)
     return LoadResult(protocol=protocol, created=True)
+
+
+def _blinded(study) -> bool:
+    """The file's ``blinded`` flag; without one, a blinded trial blinds its dashboards and an open-label one not."""
+    return study.blinding != "open_label" if study.blinded is None else study.blinded
 
 
 def _check_amendment(study: Study, spec: ProtocolFile, source_name: str) -> None:

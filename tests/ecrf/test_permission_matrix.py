@@ -103,6 +103,7 @@ VIEW_TEAM = STUDY_WIDE
 DATA_MANAGER = frozenset({"data_manager"})
 VERIFY_SOURCE = STUDY_WIDE  # monitors and data managers review the protocol deviations
 INVESTIGATOR = frozenset({"investigator_a"})
+DASHBOARDS = frozenset({"investigator_a", "monitor", "data_manager"})  # arm-level panels; coordinators 403
 
 EXPECTED: dict[str, object] = {
     # Accounts and the probe: no study, no target.
@@ -154,6 +155,16 @@ EXPECTED: dict[str, object] = {
     "ecrf:lab_history": StudyPage("subject", ALL_MEMBERS, POST=405),
     "ecrf:visit_history": StudyPage("subject", ALL_MEMBERS, POST=405),
     "ecrf:record_history": StudyPage("subject", ALL_MEMBERS, POST=405),
+    # The dashboard: every member sees the operational overview (coordinators their site's), the arm-level panels
+    # and the report's JSON are for the dashboard roles; the enrolment figure and table are operational.
+    "analysis:dashboard": StudyPage("study", ALL_MEMBERS, POST=405),
+    "analysis:survival": StudyPage("study", DASHBOARDS, POST=405),
+    "analysis:labs": StudyPage("study", DASHBOARDS, POST=405),
+    "analysis:safety": StudyPage("study", DASHBOARDS, POST=405),
+    "analysis:baseline": StudyPage("study", DASHBOARDS, POST=405),
+    "analysis:report_json": StudyPage("study", DASHBOARDS, POST=405),
+    "analysis:figure": StudyPage("study", ALL_MEMBERS, POST=405),
+    "analysis:table": StudyPage("study", ALL_MEMBERS, POST=405),
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -576,6 +587,9 @@ def _kwargs(route: Route, place):
         "app_label": lambda: "ecrf",
         "content_type_id": lambda: ContentType.objects.get_for_model(place.subject).pk,
         "url": lambda: None,
+        "figure": lambda: "enrolment",
+        "fmt": lambda: "svg",
+        "table": lambda: "enrolment",
     }
     unknown = [p for p in parameters if p not in values]
     assert not unknown, f"{route.key}: no data to fill {unknown}; add it to _kwargs"

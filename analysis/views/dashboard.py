@@ -1,0 +1,183 @@
+"""The study dashboard: Overview, Survival, MELD and labs, Safety and Baseline, each a page of its own, with
+every figure downloadable as SVG, PNG and PDF and every table as CSV; and the report's JSON for scripts."""
+
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from analysis import panels
+from analysis.figures.render import FORMATS
+from analysis.figures.render import render as render_figure
+from analysis.live import NoAnalysis, cached_report
+from analysis.views import content
+from analysis.views.scope import dashboard_scope, require_arms
+from ecrf import csv_safe
+
+OPERATIONAL = frozenset({"enrolment", "completeness"})
+TABS = (
+    ("overview", "Overview"),
+    ("survival", "Survival"),
+    ("labs", "MELD and labs"),
+    ("safety", "Safety"),
+    ("baseline", "Baseline"),
+)
+
+
+@login_required
+@require_GET
+def overview(request, study_code: str):
+    scope = dashboard_scope(request, study_code)
+    data = content.operational(scope)
+    context = {
+        "enrolment_figure": content.inline(content.figure(scope, "enrolment", ops=data)),
+        "enrolment_table": content.table(scope, "enrolment", ops=data),
+        "completeness_table": content.table(scope, "completeness", ops=data),
+        "statuses": data["statuses"],
+        "operational_as_of": data["as_of"],
+    }
+    cached = _cached_or_none(scope)
+    if cached is not None:
+        context["flow_table"] = content.table(scope, "flow", cached)
+    return _page(request, scope, "overview", context, cached)
+
+
+@login_required
+@require_GET
+def survival(request, study_code: str):
+    scope = _arm_scope(request, study_code)
+    cached = _cached(scope)
+    figures = [content.figure(scope, "km", cached)]
+    if "hcc" in cached.report:
+        figures.append(content.figure(scope, "cif", cached))
+    if cached.report["overall_survival"].get("subgroups"):
+        figures.append(content.figure(scope, "forest", cached))
+    tables = [content.table(scope, name, cached) for name in ("survival", "at-risk", "os-comparisons")]
+    if "hcc" in cached.report:
+        tables.append(content.table(scope, "hcc", cached))
+    context = {"figures": [content.inline(f) for f in figures], "tables": tables}
+    return _page(request, scope, "survival", context, cached)
+
+
+@login_required
+@require_GET
+def labs(request, study_code: str):
+    scope = _arm_scope(request, study_code)
+    cached = _cached(scope)
+    analytes = [a["analyte"] for a in cached.report["longitudinal"]]
+    if not analytes:
+        raise Http404("The plan follows no analyte.")
+    chosen = request.GET.get("analyte", analytes[0])
+    if chosen not in analytes:
+        chosen = analytes[0]
+    code = chosen.lower()
+    labels = content.operations.analyte_labels(scope.protocol)
+    context = {
+        "analytes": [(a, labels.get(a, a)) for a in analytes],
+        "chosen": chosen,
+        "tables": [content.table(scope, f"visits-{code}", cached)],
+        "figures": [content.inline(content.figure(scope, f"{kind}-{code}", cached)) for kind in ("visits", "lines")],
+    }
+    return _page(request, scope, "labs", context, cached)
+
+
+@login_required
+@require_GET
+def safety(request, study_code: str):
+    scope = _arm_scope(request, study_code)
+    cached = _cached(scope)
+    tables = [content.table(scope, name, cached) for name in ("adverse-events", "ae-by-term")]
+    return _page(request, scope, "safety", {"tables": tables}, cached)
+
+
+@login_required
+@require_GET
+def baseline(request, study_code: str):
+    scope = _arm_scope(request, study_code)
+    cached = _cached(scope)
+    return _page(request, scope, "baseline", {"tables": [content.table(scope, "table-one", cached)]}, cached)
+
+
+@login_required
+@require_GET
+def report_json(request, study_code: str):
+    """The JSON ``manage.py analysis_report --json`` prints, under the arm-level panels' access rule."""
+    scope = _arm_scope(request, study_code)
+    report = _cached(scope).report
+    return JsonResponse(report, json_dumps_params={"indent": 2, "ensure_ascii": False, "allow_nan": False})
+
+
+@login_required
+@require_GET
+def figure_download(request, study_code: str, figure: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404("No such format.")
+    scope = dashboard_scope(request, study_code)
+    if figure not in OPERATIONAL:
+        require_arms(scope)
+    drawn = content.figure(scope, figure, None if figure in OPERATIONAL else _cached(scope))
+    response = HttpResponse(render_figure(drawn, fmt), content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{study_code}-{figure}.{fmt}"'
+    return response
+
+
+@login_required
+@require_GET
+def table_download(request, study_code: str, table: str):
+    scope = dashboard_scope(request, study_code)
+    if table not in OPERATIONAL:
+        require_arms(scope)
+    built = content.table(scope, table, None if table in OPERATIONAL else _cached(scope))
+    response = HttpResponse(_csv(built), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{study_code}-{table}.csv"'
+    return response
+
+
+def _arm_scope(request, study_code: str):
+    scope = dashboard_scope(request, study_code)
+    require_arms(scope)
+    return scope
+
+
+def _cached(scope):
+    try:
+        return cached_report(scope.study)
+    except NoAnalysis as error:
+        raise Http404(f"No analysis yet: {error}.") from error
+
+
+def _cached_or_none(scope):
+    if not scope.arms_visible:
+        return None
+    try:
+        return cached_report(scope.study)
+    except NoAnalysis:
+        return None
+
+
+def _page(request, scope, tab: str, context: dict, cached):
+    report = cached.report if cached else None
+    return render(
+        request,
+        f"analysis/{tab}.html",
+        {
+            "study": scope.study,
+            "scope": scope,
+            "tab": tab,
+            "tabs": TABS if scope.arms_visible else TABS[:1],
+            "cached": cached,
+            "report": report,
+            **context,
+        },
+    )
+
+
+def _csv(table: panels.Table) -> bytes:
+    out = io.StringIO()
+    writer = csv_safe.writer(out)
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
+    writer.writerows([[f"Note: {note}"] for note in table.notes])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes spreadsheets read UTF-8

@@ -1,0 +1,58 @@
+"""Which version of a study's data is current: a counter that every audited write raises in its own transaction.
+
+A cached analysis (``analysis.models.StudyReport``) remembers the version it was computed from and is current
+only while the counter still reads that number. The counter moves in the writing transaction, under the row
+lock of its ``UPDATE``, so a result can never be taken for current once a change to its study has committed.
+"""
+
+from django.apps import apps
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+
+class StudyDataVersion(models.Model):
+    study = models.OneToOneField("ecrf.Study", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True, help_text="When the study's data last changed.")
+
+    def __str__(self):
+        return f"study {self.study_id} data version {self.version}"
+
+
+def mark_changed(study_ids) -> None:
+    """Raise the data version of each study in ``study_ids``; call inside the transaction that writes."""
+    study_ids = sorted({pk for pk in study_ids if pk is not None})
+    if not study_ids:
+        return
+    now = timezone.now()
+    raised = StudyDataVersion.objects.filter(study_id__in=study_ids).update(version=F("version") + 1, changed_at=now)
+    if raised < len(study_ids):
+        StudyDataVersion.objects.bulk_create(
+            [StudyDataVersion(study_id=pk, version=1, changed_at=now) for pk in study_ids], ignore_conflicts=True
+        )
+
+
+def current_version(study_id: int) -> tuple[int, object]:
+    """The study's data version and when it last changed; (0, None) before its first audited write."""
+    row = StudyDataVersion.objects.filter(study_id=study_id).values_list("version", "changed_at").first()
+    return row or (0, None)
+
+
+def studies_of(history_model, rows) -> set:
+    """The studies whose data the history ``rows`` record changes of, from the model's ``study_code_path``."""
+    model = history_model.instance_type
+    path = getattr(model, "study_code_path", None)
+    if path is None or not path.endswith("code"):
+        return set()
+    hops = path.split("__")[:-1]  # "visit__subject__study__code" -> visit, subject, study
+    if not hops:  # the Study itself
+        return {row.id for row in rows}
+    field = model._meta.get_field(hops[0])
+    if not field.many_to_one:  # a reverse path (a site belongs to several studies): not one study's data
+        return set()
+    first = {getattr(row, field.attname) for row in rows}
+    if len(hops) == 1:
+        return first
+    related = apps.get_model(field.related_model._meta.label)
+    return set(related._base_manager.filter(pk__in=first).values_list("__".join(hops[1:]), flat=True))

@@ -1,0 +1,230 @@
+"""The study dashboard against the records: who sees which panel, numbers equal to the engine's, the cache that a
+write invalidates in its own transaction, downloads of every kind, and query counts that do not grow."""
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from analysis import live
+from analysis.live import cached_report
+from ecrf.models import StudyDataVersion
+from ecrf.roles import Role
+from ecrf.services import subjects
+from ecrf.services.protocols import load_protocol
+from tests.ecrf.protocol_fixture import PROTOCOL, changed
+from tests.factories import MembershipFactory, StudySiteFactory
+
+pytestmark = pytest.mark.django_db
+ARM_PAGES = ("analysis:survival", "analysis:labs", "analysis:safety", "analysis:baseline", "analysis:report_json")
+
+
+@pytest.fixture
+def members(coordinator_a, investigator_a, monitor, data_manager, site_a):
+    """The cast's site A staff and study-wide roles, members of the study given too."""
+
+    def join(study):
+        for user, role, site in (
+            (coordinator_a, Role.COORDINATOR, site_a),
+            (investigator_a, Role.INVESTIGATOR, site_a),
+            (monitor, Role.MONITOR, None),
+            (data_manager, Role.DATA_MANAGER, None),
+        ):
+            MembershipFactory(user=user, study=study, role=role, site=site)
+
+    return join
+
+
+@pytest.fixture
+def trial(protocol, new_subject, coordinator_a, members):
+    """Four subjects of TRIAL allocated in pairs to Active and Control on 2021-01-04; the second (control) died."""
+    members(protocol.study)
+    return build_trial(protocol, new_subject, coordinator_a, count=4)
+
+
+def build_trial(protocol, new_subject, by, *, count):
+    arms = [protocol.arms.get(code="A"), protocol.arms.get(code="C")]
+    made = []
+    for n in range(count):
+        subject = new_subject(f"{n + 1:03d}", consented=True)
+        subjects.assign_arm(subject, arm=arms[n % 2], allocation_date=date(2021, 1, 4), reason="Design", by=by)
+        made.append(subject)
+    subjects.record_death(made[1], death_date=date(2021, 2, 1), cause="Liver failure", by=by)
+    return made
+
+
+@pytest.fixture
+def signed_in(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+def version(study) -> int:
+    return StudyDataVersion.objects.get(study=study).version
+
+
+def test_every_audited_write_raises_its_study_data_version(trial, coordinator_a):
+    before = version(trial[0].study)
+    subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+    assert version(trial[0].study) > before
+
+
+def test_a_second_read_is_served_from_the_cache(trial):
+    first = cached_report(trial[0].study)
+    second = cached_report(trial[0].study)
+    assert (first.warm, second.warm) == (False, True)
+    assert second.report == first.report
+    assert second.computed_at == first.computed_at
+
+
+def test_a_death_invalidates_the_cache_and_changes_the_survival_panel(trial, investigator_a, coordinator_a, signed_in):
+    client = signed_in(investigator_a)
+    url = reverse("analysis:survival", args=["TRIAL"])
+    deaths = _survival_deaths(client.get(url))
+    subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+    response = client.get(url)
+    assert _survival_deaths(response) == {arm: n + (arm == "Control") for arm, n in deaths.items()}  # 004 is a control
+    assert "Computed now" in response.content.decode()
+
+
+def test_a_write_during_the_computation_leaves_the_result_stale(trial, coordinator_a, monkeypatch):
+    real = live.study_data
+
+    def with_a_write_meanwhile(study):
+        subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+        return real(study)
+
+    monkeypatch.setattr(live, "study_data", with_a_write_meanwhile)
+    cached_report(trial[0].study)
+    monkeypatch.setattr(live, "study_data", real)
+    assert cached_report(trial[0].study).warm is False
+
+
+def test_report_json_is_what_the_command_prints(trial, investigator_a, signed_in):
+    served = signed_in(investigator_a).get(reverse("analysis:report_json", args=["TRIAL"])).json()
+    out = io.StringIO()
+    call_command("analysis_report", study="TRIAL", as_json=True, stdout=out)
+    assert served == json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize("page", ["analysis:dashboard", *ARM_PAGES])
+def test_dashboard_roles_see_every_panel(trial, page, investigator_a, monitor, data_manager, signed_in):
+    for user in (investigator_a, monitor, data_manager):
+        assert signed_in(user).get(reverse(page, args=["TRIAL"])).status_code == 200
+
+
+@pytest.mark.parametrize("page", ARM_PAGES)
+def test_a_coordinator_gets_no_comparison_of_arms(trial, page, coordinator_a, signed_in):
+    response = signed_in(coordinator_a).get(reverse(page, args=["TRIAL"]))
+    assert response.status_code == 403
+
+
+def test_a_coordinators_overview_shows_their_site_and_no_arm(trial, coordinator_a, signed_in):
+    page = signed_in(coordinator_a).get(reverse("analysis:dashboard", args=["TRIAL"])).content.decode()
+    assert "for your site SITE-A" in page
+    assert "Active" not in page
+    assert "Control" not in page
+    assert reverse("analysis:survival", args=["TRIAL"]) not in page
+
+
+def test_a_user_of_another_study_gets_404(trial, outsider, signed_in):
+    response = signed_in(outsider).get(reverse("analysis:dashboard", args=["TRIAL"]))
+    assert response.status_code == 404
+
+
+def test_a_blinded_protocol_shows_arms_to_data_managers_only(site_a, investigator_a, data_manager, members, signed_in):
+    blinded = changed('design = "non_random"', 'design = "non_random"\nblinded = true', PROTOCOL)
+    protocol = load_protocol(blinded, source_name="blinded.toml").protocol
+    StudySiteFactory(study=protocol.study, site=site_a)
+    members(protocol.study)
+    url = reverse("analysis:survival", args=["TRIAL"])
+    assert signed_in(investigator_a).get(url).status_code == 403
+    assert signed_in(data_manager).get(url).status_code == 200
+
+
+def test_the_at_risk_table_shows_the_engines_numbers(trial, investigator_a, signed_in):
+    page = signed_in(investigator_a).get(reverse("analysis:survival", args=["TRIAL"])).content.decode()
+    for arm in cached_report(trial[0].study).report["overall_survival"]["kaplan_meier"]:
+        counts = [arm["n"], *[point["at_risk"] for point in arm["at_times"]]]
+        row = "".join(f"<td>{n}</td>" for n in counts[1:])
+        assert f'<th scope="row">{arm["group"]}</th><td>{counts[0]}</td>{row}' in page
+
+
+@pytest.mark.parametrize(("fmt", "check"), [("svg", "svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF-")])
+def test_figures_download_in_each_format(trial, investigator_a, signed_in, fmt, check):
+    response = signed_in(investigator_a).get(reverse("analysis:figure", args=["TRIAL", "km", fmt]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    if fmt == "svg":
+        assert ET.fromstring(response.content).tag.endswith("svg")  # noqa: S314 -- our own output
+    else:
+        assert response.content.startswith(check)
+
+
+def test_an_unknown_figure_or_format_is_404(trial, investigator_a, signed_in):
+    client = signed_in(investigator_a)
+    assert client.get(reverse("analysis:figure", args=["TRIAL", "nothing", "svg"])).status_code == 404
+    assert client.get(reverse("analysis:figure", args=["TRIAL", "km", "gif"])).status_code == 404
+
+
+def test_a_coordinator_downloads_the_enrolment_figure_but_not_the_survival_one(trial, coordinator_a, signed_in):
+    client = signed_in(coordinator_a)
+    assert client.get(reverse("analysis:figure", args=["TRIAL", "enrolment", "svg"])).status_code == 200
+    assert client.get(reverse("analysis:figure", args=["TRIAL", "km", "svg"])).status_code == 403
+
+
+def test_tables_download_as_csv_with_their_columns(trial, investigator_a, signed_in):
+    response = signed_in(investigator_a).get(reverse("analysis:table", args=["TRIAL", "at-risk"]))
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert response["Content-Type"].startswith("text/csv")
+    assert lines[0].startswith("Arm,0 ")
+    assert len(lines) == 3  # the header and one row per arm
+
+
+@pytest.mark.parametrize("page", ["analysis:dashboard", "analysis:survival", "analysis:labs"])
+def test_queries_per_page_do_not_grow_with_the_study(
+    page, protocol, new_subject, coordinator_a, investigator_a, members
+):
+    from django.test import Client
+
+    members(protocol.study)
+    build_trial(protocol, new_subject, coordinator_a, count=2)
+    client = Client()
+    client.force_login(investigator_a)
+    url = reverse(page, args=["TRIAL"])
+    client.get(url)  # fills the cache
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    for n in range(3, 9):
+        subject = new_subject(f"{n:03d}", consented=True)
+        subjects.assign_arm(
+            subject,
+            arm=protocol.arms.get(code="A"),
+            allocation_date=date(2021, 1, 4),
+            reason="Design",
+            by=coordinator_a,
+        )
+    client.get(url)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+    assert len(large) == len(small)
+    assert len(small) <= 20
+
+
+def _survival_deaths(response) -> dict[str, int]:
+    page = response.content.decode()
+    deaths = {}
+    for arm in ("Active", "Control"):
+        start = page.index(f'<th scope="row">{arm}</th>', page.index("table-survival"))
+        cells = page[start:].split("<td>")[1:3]
+        deaths[arm] = int(cells[1].split("</td>")[0])
+    return deaths
