@@ -219,6 +219,15 @@ def last_saved(record) -> tuple[str, datetime | None]:
         histories.append(ReleaseResult.history.filter(infusion_id=record.pk))
     if isinstance(record, LabDraw):
         histories.append(LabValue.history.filter(draw_id=record.pk))
+    return _latest_save(histories)
+
+
+def checklist_last_saved(subject: Subject) -> tuple[str, datetime | None]:
+    """Who saved an answer of the subject's eligibility checklist last and when ("", None before any)."""
+    return _latest_save([EligibilityAnswer.history.filter(subject_id=subject.pk)])
+
+
+def _latest_save(histories) -> tuple[str, datetime | None]:
     rows = [h.select_related("history_user").order_by("-history_date").first() for h in histories]
-    latest = max((row for row in rows if row is not None), key=lambda row: row.history_date)
-    return author(latest)[0], latest.history_date
+    latest = max((row for row in rows if row is not None), key=lambda row: row.history_date, default=None)
+    return ("", None) if latest is None else (author(latest)[0], latest.history_date)
