@@ -15,10 +15,10 @@ from ecrf.models import (
     VisitSignature,
 )
 from ecrf.selectors.audit import ChainProblem, author, chain_problems
-from ecrf.selectors.display import as_text
+from ecrf.selectors.display import field_as_text
 from ecrf.selectors.labs import draw_of, lab_chain_problems, lab_history
 
-SKIPPED = {"created_at", "updated_at", "cells_per_kg"}
+SKIPPED = {"created_at", "updated_at"}
 # Not values anyone entered: the record's identity, its parent, and voiding (shown by its own change).
 NOT_ENTERED = {"id", "subject", "visit", "is_voided", "void_reason", "voided_at", "voided_by"}
 # The subject's own fields shown on its screening visit's history (the one with the consent form).
@@ -151,14 +151,28 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
             changes += _created(form, record, fields)
         else:
             who, why = author(record)
-            for change in record.diff_against(previous).changes:
-                if change.field in SKIPPED or (fields and change.field not in fields):
+            for name, before, after in _differences(record, previous):
+                if name in SKIPPED or (fields and name not in fields):
                     continue
-                field = record.instance_type._meta.get_field(change.field)
-                old, new = _shown(field, change.old), _shown(field, change.new)
+                field = record.instance_type._meta.get_field(name)
+                old, new = _shown(field, before), _shown(field, after)
                 changes.append(FieldChange(form, field.verbose_name, old, new, who, record.history_date, why))
         previous = record
     return changes
+
+
+def _differences(record, previous) -> list[tuple[str, object, object]]:
+    """(field, old, new) of each field that differs: simple_history's diff, plus the values the record derives
+    (not editable, so left out of that diff) such as an infusion's dose in cells/kg when its weight is corrected.
+    """
+    differences = [(change.field, change.old, change.new) for change in record.diff_against(previous).changes]
+    for field in record.instance_type._meta.concrete_fields:
+        if field.editable or field.name in SKIPPED or field.name in NOT_ENTERED:
+            continue
+        before, after = getattr(previous, field.attname), getattr(record, field.attname)
+        if before != after:
+            differences.append((field.name, before, after))
+    return differences
 
 
 def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldChange]:
@@ -175,7 +189,7 @@ def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldCha
 
 
 def _shown(field, value) -> str:
-    """A stored value as the user knows it: the choice's label, the related record's name, or as_text."""
+    """A stored value as the user knows it: the choice's label, the related record's name, or field_as_text."""
     if value is None or value == "":
         return ""
     if field.choices:
@@ -183,7 +197,7 @@ def _shown(field, value) -> str:
     if field.is_relation:
         related = field.related_model._base_manager.filter(pk=value).first()
         return str(related) if related is not None else str(value)
-    return as_text(value)
+    return field_as_text(field.name, value)
 
 
 def record_version(record) -> int:
@@ -205,6 +219,15 @@ def last_saved(record) -> tuple[str, datetime | None]:
         histories.append(ReleaseResult.history.filter(infusion_id=record.pk))
     if isinstance(record, LabDraw):
         histories.append(LabValue.history.filter(draw_id=record.pk))
+    return _latest_save(histories)
+
+
+def checklist_last_saved(subject: Subject) -> tuple[str, datetime | None]:
+    """Who saved an answer of the subject's eligibility checklist last and when ("", None before any)."""
+    return _latest_save([EligibilityAnswer.history.filter(subject_id=subject.pk)])
+
+
+def _latest_save(histories) -> tuple[str, datetime | None]:
     rows = [h.select_related("history_user").order_by("-history_date").first() for h in histories]
-    latest = max((row for row in rows if row is not None), key=lambda row: row.history_date)
-    return author(latest)[0], latest.history_date
+    latest = max((row for row in rows if row is not None), key=lambda row: row.history_date, default=None)
+    return ("", None) if latest is None else (author(latest)[0], latest.history_date)

@@ -9,7 +9,7 @@ from django.http import Http404
 
 from ecrf.selectors import labs as visit_reads
 from ecrf.selectors import subjects as subject_reads
-from ecrf.selectors.display import as_text
+from ecrf.selectors.display import field_as_text
 
 
 def subject_or_404(access, pk, capability):
@@ -66,8 +66,8 @@ def conflict_with_saved(form, saved_by: tuple[str, datetime | None]) -> Conflict
 
 
 def _display(bound, value) -> str:
-    """A form value as people read it: the choice's label, or as_text."""
+    """A form value as people read it: the choice's label, or field_as_text."""
     choices = getattr(bound.field, "choices", None)
     if choices and value not in (None, "") and not isinstance(value, bool | date):
         return next((str(label) for key, label in choices if str(key) == str(value)), str(value))
-    return as_text(value)
+    return field_as_text(bound.name, value)

@@ -83,7 +83,14 @@ def eligibility(request, study_code, pk):
         else:
             messages.success(request, f"Eligibility checklist of {subject.subject_code} saved.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
-    context = {"access": access, "subject": subject, "form": form, "title": "Eligibility checklist"}
+    conflict = conflict_with_saved(form, history.checklist_last_saved(subject)) if stale else None
+    context = {
+        "access": access,
+        "subject": subject,
+        "form": form,
+        "title": "Eligibility checklist",
+        "conflict": conflict,
+    }
     return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
 
 

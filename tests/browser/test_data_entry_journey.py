@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from ecrf.models import RandomisationSlot, Study
+from ecrf.models import RandomisationSlot, Study, Visit, VisitStatus
 from ecrf.services import randomisation
 from tests.browser.test_login_journey import DEMO_PASSWORD, sign_in
 
@@ -130,6 +130,23 @@ def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, liv
     expect(given).to_have_class(re.compile("alert-warning"))
     expect(given).to_contain_text("Dose deviation: PD-04: whole bag given, PI informed")
     page.get_by_role("link", name=re.compile("DLC-BJ-5MC-777")).first.click()
+
+    # Week 4 dated four weeks ahead (in its window, but in the future) is refused on the date; nothing is saved.
+    w4 = Visit.objects.get(subject__subject_code="DLC-BJ-5MC-777", definition__code="W4")
+    saves_before = w4.history.count()
+    page.get_by_role("row", name=re.compile(r"^W4\b")).get_by_role("link", name="Visit").click()
+    ahead = (now + timedelta(weeks=4)).date().isoformat()
+    page.get_by_label("Visit date").fill(ahead)
+    page.get_by_label("Weight (kg)").fill("63.5")
+    page.get_by_role("button", name="Save visit").click()
+    expect(page.get_by_label("Visit date")).to_have_class(re.compile("is-invalid"))
+    expect(page.get_by_label("Visit date")).to_have_value(ahead)
+    expect(page.locator("#div_id_actual_date")).to_contain_text(re.compile(r"The date must be between \S+ and today"))
+    w4.refresh_from_db()
+    assert (w4.status, w4.actual_date, w4.weight_kg) == (VisitStatus.PLANNED, None, None)
+    assert w4.history.count() == saves_before
+    page.get_by_role("link", name=re.compile("DLC-BJ-5MC-777")).first.click()
+    expect(page.get_by_role("row", name=re.compile(r"^W4\b"))).not_to_contain_text("Done")
 
     # Week 12 labs with a value out of range: flagged when the panel is reopened.
     page.get_by_role("row", name=re.compile("^W12")).get_by_role("link", name="Labs").click()

@@ -89,6 +89,28 @@ def test_an_infusion_correction_recomputes_the_dose_and_keeps_the_release_result
     assert corrected.release_results.count() == 2
 
 
+def test_the_infusion_history_shows_cells_and_dose_in_scientific_notation_with_their_units(coordinator, infusion):
+    edit_url = url("infusion_edit", infusion)
+    coordinator.post(edit_url, form_data(coordinator, edit_url, body_weight_kg="75.0", reason="Weighed"))
+    page = coordinator.get(history_url("infusion", infusion)).content.decode()
+    assert "<td>total cells</td><td></td><td>3.0 × 10⁷ cells</td>" in page
+    assert "<td>cells per kg</td><td>5.0 × 10⁵ cells/kg</td><td>4.0 × 10⁵ cells/kg</td><td>Weighed</td>" in page
+    assert "30000000" not in page
+
+
+def test_the_visit_history_shows_the_infusion_cells_with_their_unit(coordinator, infusion):
+    page = coordinator.get(reverse("ecrf:visit_history", args=[infusion.subject.study.code, infusion.subject.pk, "W0"]))
+    assert "<td>total cells</td><td></td><td>3.0 × 10⁷ cells</td>" in page.content.decode()
+
+
+def test_a_stale_infusion_form_shows_both_cell_counts_with_their_unit(coordinator, infusion):
+    edit_url = url("infusion_edit", infusion)
+    stale = form_data(coordinator, edit_url, total_cells="3.3e7", reason="Bag label re-read")
+    coordinator.post(edit_url, form_data(coordinator, edit_url, total_cells="2.9e7", reason="QC count"))
+    page = coordinator.post(edit_url, stale).content.decode()
+    assert "<td>Total cells</td><td>2.9 × 10⁷ cells</td><td>3.3 × 10⁷ cells</td>" in page
+
+
 def test_an_infusion_corrected_out_of_the_dose_range_needs_a_dose_deviation(coordinator, infusion):
     edit_url = url("infusion_edit", infusion)
     typo = form_data(coordinator, edit_url, body_weight_kg="20.0", reason="Weighed")

@@ -1,9 +1,11 @@
-"""The display filters (ecrf/templatetags/display.py): numbers and names as people read them."""
+"""The display filters (ecrf/templatetags/display.py, numbers from ecrf/selectors/display.py): numbers and names as
+people read them."""
 
 import pytest
 from django.template import Context, Template
 
-from ecrf.templatetags.display import infusion_name, scientific
+from ecrf.selectors.display import field_as_text, scientific
+from ecrf.templatetags.display import infusion_name
 
 
 @pytest.mark.parametrize(
@@ -37,3 +39,18 @@ def test_dates_render_iso_by_default():
     template = Template("{{ d }} {{ d|date }} {{ t|date }} {{ t|date:'SHORT_DATETIME_FORMAT' }}")
     shown = template.render(Context({"d": date(2021, 1, 2), "t": datetime(2021, 1, 2, 9, 30)}))
     assert shown == "2021-01-02 2021-01-02 2021-01-02 2021-01-02 09:30"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("total_cells", 90_000_000, "9.0 × 10⁷ cells"),
+        ("cells_per_kg", 1_551_724.1, "1.55 × 10⁶ cells/kg"),
+        ("total_cells", "9.6e7", "9.6 × 10⁷ cells"),  # as typed in a form
+        ("total_cells", "lots", "lots"),  # typed text that is no number reads as typed
+        ("total_cells", None, ""),
+        ("passage", 4, "4"),
+    ],
+)
+def test_history_values_of_cell_counts_and_doses_read_with_their_unit(name, value, shown):
+    assert field_as_text(name, value) == shown

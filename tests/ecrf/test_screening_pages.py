@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from ecrf.models import EligibilityAnswer, Subject, SubjectStatus
 from ecrf.roles import Role
+from ecrf.services import subjects
 from tests.factories import MembershipFactory
 
 
@@ -97,6 +98,25 @@ def test_a_checklist_opened_before_someone_elses_save_is_refused(coordinator, si
     assert refused.status_code == 409
     assert "Someone saved this checklist after you opened it" in refused.content.decode()
     assert EligibilityAnswer.objects.get(subject=subject, criterion__code="E1").answer is True
+
+
+def test_a_stale_checklist_keeps_the_typed_answers_and_shows_the_saved_ones_beside_them(
+    coordinator, site_staff, new_subject, coordinator_a
+):
+    subject = new_subject(consented=True)
+    url = reverse("ecrf:eligibility", args=[site_staff.code, subject.pk])
+    stale = opened_version(coordinator, url)
+    subjects.record_eligibility(subject, answers={"E1": True}, by=coordinator_a, reason="Diabetes in the GP letter")
+    refused = coordinator.post(url, {"I1": "no", "E1": "no", "reason": "Other reading", "version": stale})
+    assert refused.status_code == 409
+    form = refused.context["form"]
+    assert (form["I1"].value(), form["E1"].value(), form["reason"].value()) == ("no", "no", "Other reading")
+    page = refused.content.decode()
+    assert f"Saved by {coordinator_a} at" in page
+    assert "<td>I1: Adult</td><td>Yes</td><td>No</td>" in page
+    assert "<td>E1: Diabetes</td><td>Yes</td><td>No</td>" in page
+    answers = EligibilityAnswer.objects.filter(subject=subject).order_by("criterion__code")
+    assert [(a.criterion.code, a.answer) for a in answers] == [("E1", True), ("I1", True)]
 
 
 def opened_version(client, url) -> int:
