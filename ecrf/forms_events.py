@@ -46,7 +46,7 @@ class InfusionForm(forms.Form):
                     label=f"{criterion.label} ({criterion.unit})",
                     help_text=f"Release needs {criterion.comparator} {criterion.threshold:g} {criterion.unit}",
                 )
-        if not placebo and not editing:
+        if not placebo:
             self.fields["release_deviation"] = forms.CharField(
                 required=False, max_length=500, label="Protocol deviation (only to give a product failing release)"
             )
@@ -59,17 +59,27 @@ class InfusionForm(forms.Form):
 
     @staticmethod
     def initial_from(infusion) -> dict:
-        """The saved infusion's correctable fields as the correction form's initial values."""
-        return {name: getattr(infusion, name) for name in CORRECTABLE_INFUSION_FIELDS}
+        """The saved infusion's correctable fields and release deviation as the correction form's initial values."""
+        fields = [*CORRECTABLE_INFUSION_FIELDS, "release_deviation"]
+        return {name: getattr(infusion, name) for name in fields}
 
     def facts(self) -> dict:
-        """What a correction saves: time and weight with the details, and every release result (None: no result)."""
+        """What a correction saves: time and weight with the details, every release result (None: no result) and,
+        for a product, its release deviation.
+        """
         release = {c.code: self.cleaned_data.get(f"release_{c.code}") for c in self.criteria}
-        return {
-            "started_at": self.cleaned_data["started_at"],
-            "body_weight_kg": self.cleaned_data["body_weight_kg"],
-            "release": release,
-        } | (self.details())
+        deviation = (
+            {"release_deviation": self.cleaned_data["release_deviation"]} if "release_deviation" in self.fields else {}
+        )
+        return (
+            {
+                "started_at": self.cleaned_data["started_at"],
+                "body_weight_kg": self.cleaned_data["body_weight_kg"],
+                "release": release,
+            }
+            | deviation
+            | self.details()
+        )
 
     def details(self) -> dict:
         data = self.cleaned_data

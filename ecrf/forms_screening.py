@@ -8,6 +8,7 @@ from ecrf.forms import DATE, submit_helper
 from ecrf.models import Sex
 from ecrf.models.events import HccMethod
 from ecrf.models.protocol import CRITERION_GROUPS
+from ecrf.protocol_schema import FACT_LABELS
 
 
 def add_service_errors(form: forms.Form, error: ValidationError, field_of=None) -> None:
@@ -96,10 +97,47 @@ class CorrectRegistrationForm(forms.Form):
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=CORRECTION_REASON)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    FACTS = ("screening_date", "sex", "age_years", "weight_kg")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, tied_answers=(), **kwargs):
+        """``tied_answers``: the saved answers to items tied to sex or age, each offered a new answer that a
+        correction of its fact may need (the service says when)."""
         super().__init__(*args, **kwargs)
+        for saved in tied_answers:
+            self.fields[ANSWER + saved.criterion.code] = _new_answer_field(saved)
+        self.order_fields([*self.FACTS, *(name for name in self.fields if name.startswith(ANSWER))])
         self.helper = submit_helper("Save correction")
+
+    def correction(self) -> dict:
+        """The service's keyword arguments: the facts, and the new answers given (criterion code -> answer)."""
+        data = self.cleaned_data
+        answers = {
+            name.removeprefix(ANSWER): value == "yes"
+            for name, value in data.items()
+            if name.startswith(ANSWER) and value
+        }
+        return {name: data[name] for name in self.FACTS} | {"eligibility_answers": answers}
+
+    @staticmethod
+    def field_of(key: str) -> str:
+        """The service names a new answer by its criterion code, and a fact by its own name."""
+        return ANSWER + key
+
+
+ANSWER = "answer_"
+
+
+def _new_answer_field(saved) -> forms.ChoiceField:
+    criterion = saved.criterion
+    keep = f"Keep the saved answer ({'yes' if saved.answer else 'no'})"
+    return forms.ChoiceField(
+        required=False,
+        choices=[("", keep), ("yes", "Yes"), ("no", "No")],
+        widget=forms.RadioSelect,
+        label=f"Eligibility {criterion.code}: {criterion.text}",
+        help_text=f"Tied to the {FACT_LABELS[criterion.fact]} ({criterion.tie_label()}): give a new answer only "
+        "when correcting the registration calls for one.",
+    )
 
 
 class CorrectConsentForm(forms.Form):
@@ -111,6 +149,10 @@ class CorrectConsentForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = submit_helper("Save correction")
+
+    def correction(self) -> dict:
+        """The service's keyword arguments: the consent's date and form version."""
+        return {name: self.cleaned_data[name] for name in ("consent_date", "consent_version")}
 
 
 class ScreenFailureForm(forms.Form):

@@ -78,6 +78,11 @@ def eligibility_answers(subject: Subject):
     return subject.eligibility_answers.active().select_related("criterion")
 
 
+def tied_answers(subject: Subject):
+    """The subject's saved answers to eligibility items tied to a stored fact (age, sex), in checklist order."""
+    return eligibility_answers(subject).exclude(criterion__fact_rule="").order_by("criterion__order")
+
+
 def eligibility_criteria(subject: Subject):
     return subject.protocol.eligibility_criteria.order_by("order")
 

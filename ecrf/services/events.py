@@ -143,7 +143,11 @@ def _record_release(infusion: InfusionEvent, release: dict[str, object], *, by) 
 def release_failure(failing: list[str]) -> ValidationError:
     """A product failing release given without a protocol deviation: what is refused, and why."""
     return ValidationError(
-        {"release": "The product fails release (" + "; ".join(failing) + "): record a protocol deviation to give it."}
+        {
+            "release_deviation": "The product fails release ("
+            + "; ".join(failing)
+            + "): record a protocol deviation to give it."
+        }
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ecrf.models import Subject
 from ecrf.selectors.history import record_version
 from ecrf.selectors.protocols import protocol_in_force
-from ecrf.selectors.subjects import first_dates_after_consent, screening_visit
+from ecrf.selectors.subjects import first_dates_after_consent, screening_visit, tied_answers
 from ecrf.services.audit import require_reason, save_record
 from ecrf.services.dates import check_clinical_date
 from ecrf.services.locking import check_version, lock_subject
@@ -33,10 +33,15 @@ def correct_registration(
     age_years=KEEP,
     weight_kg=KEEP,
     screening_date=KEEP,
+    eligibility_answers: dict[str, bool] | None = None,
 ) -> Subject:
     """Correct the facts recorded at registration, with ``reason``; allowed at any status, allocation included.
 
-    Saved eligibility answers tied to a corrected fact (age, sex) follow it, and eligibility is derived again.
+    A saved eligibility answer tied to a corrected fact (age, sex) that the new fact contradicts, or that the old
+    fact alone decided (the pregnancy item of a man now recorded as a woman), is refused on the fact unless
+    ``eligibility_answers`` (criterion code -> answer) gives its new answer: the answers cannot be changed first,
+    since the uncorrected fact decides them. Given answers are saved with the same reason and eligibility is
+    derived again.
 
     The screening date must stay under the protocol version the subject is registered under: one falling under
     another version means another registration, not a correction.
@@ -48,7 +53,8 @@ def correct_registration(
     facts = _given(sex=sex, age_years=age_years, weight_kg=weight_kg, screening_date=screening_date)
     if "screening_date" in facts:
         _check_screening_date(subject, facts["screening_date"])
-    return _save_correction(subject, facts, by=by, reason=reason)
+    answers = _answers_to_revise(subject, facts, eligibility_answers or {})
+    return _save_correction(subject, facts, by=by, reason=reason, answers=answers)
 
 
 @transaction.atomic
@@ -112,26 +118,67 @@ def _check_consent_date(subject: Subject, consent_date: date) -> None:
             raise ValidationError({"consent_date": f"Consent cannot come after {what} ({when})."})
 
 
-def _save_correction(subject: Subject, facts: dict, *, by, reason: str) -> Subject:
+def _save_correction(subject: Subject, facts: dict, *, by, reason: str, answers=()) -> Subject:
     changed = {name: value for name, value in facts.items() if getattr(subject, name) != value}
     if not changed:
         raise ValidationError("Nothing to correct: these are the values already saved.")
     for name, value in changed.items():
         setattr(subject, name, value)
     save_record(subject, by=by, reason=reason)
-    _align_tied_answers(subject, by=by, reason=reason)
+    for record, answer in answers:
+        record.answer, record.assessed_by, record.assessed_at = answer, by, timezone.now()
+        save_record(record, by=by, reason=f"With the registration correction: {reason}")
     return rederive_eligibility(subject, by=by)
 
 
-def _align_tied_answers(subject: Subject, *, by, reason: str) -> None:
-    """A saved answer tied to a corrected fact follows it: the answer is the fact, so it cannot stay contradicted.
-
-    Refusing the correction instead would leave no way out: the answer cannot change first either, since the
-    uncorrected fact forces it. The changed answer carries the correction's reason in its history.
+def _answers_to_revise(subject: Subject, facts: dict, given: dict[str, bool]) -> list:
+    """The saved answers the corrected facts call into question, each with its given new answer; refused, before
+    anything is saved, when one lacks a new answer, when a new answer contradicts the corrected facts, or when an
+    answer is given for an item this correction does not call into question.
     """
-    facts = subject.facts()
-    for record in subject.eligibility_answers.active().select_related("criterion"):
-        forced = record.criterion.forced_answer(facts)
-        if forced is not None and forced != record.answer:
-            record.answer, record.assessed_by, record.assessed_at = forced, by, timezone.now()
-            save_record(record, by=by, reason=f"Follows the corrected registration ({reason})")
+    old = subject.facts()
+    new = old | {name: value for name, value in facts.items() if name in old}
+    saved = {a.criterion.code: a for a in tied_answers(subject)}
+    affected = {code: a for code, a in saved.items() if _called_into_question(a, old, new)}
+    extra = sorted(set(given) - set(affected))
+    if extra:
+        raise ValidationError({code: NOT_AFFECTED.format(code=code) for code in extra})
+    missing = [a for code, a in affected.items() if code not in given]
+    if missing:
+        raise ValidationError(_missing_answers(missing, new))
+    contradicted = {code: affected[code].criterion.contradiction(answer, new) for code, answer in given.items()}
+    if any(contradicted.values()):
+        raise ValidationError({code: message for code, message in contradicted.items() if message})
+    # An answer given the same as saved is saved too: it now stands on an assessment, not on the old fact.
+    return [(affected[code], answer) for code, answer in given.items()]
+
+
+NOT_AFFECTED = "{code}: this correction does not call its saved answer into question; change it on the checklist."
+
+
+def _called_into_question(record, old: dict, new: dict) -> bool:
+    """The new fact contradicts the saved answer, or leaves open an answer that the old fact alone decided."""
+    criterion = record.criterion
+    if old[criterion.fact] == new[criterion.fact]:
+        return False
+    forced = criterion.forced_answer(new)
+    if forced is None:
+        return criterion.forced_answer(old) is not None
+    return forced != record.answer
+
+
+def _missing_answers(records, new: dict) -> dict[str, str]:
+    """One message per corrected fact, naming each item whose new answer it needs and why."""
+    by_fact: dict[str, list] = {}
+    for record in records:
+        by_fact.setdefault(record.criterion.fact, []).append(record)
+    messages = {}
+    for fact, items in by_fact.items():
+        reasons = " ".join(
+            f"{r.criterion.code} ({r.criterion.tie_label()}) is answered {'yes' if r.answer else 'no'}; with this "
+            f"correction {r.criterion.fact_note(new)}"
+            for r in items
+        )
+        codes = " and ".join(r.criterion.code for r in items)
+        messages[fact] = f"{reasons} Give the new answer to {codes} below, in this correction."
+    return messages

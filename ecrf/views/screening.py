@@ -139,15 +139,15 @@ def _subject_form(request, study_code, pk, form_class, service, title, done):
 @login_required
 @require_http_methods(["GET", "POST"])
 def correct_registration(request, study_code, pk):
-    fields = ("screening_date", "sex", "age_years", "weight_kg")
     return _correction(
         request,
         study_code,
         pk,
         CorrectRegistrationForm,
-        fields,
+        CorrectRegistrationForm.FACTS,
         registration.correct_registration,
         "Correct registration",
+        form_kwargs=lambda subject: {"tied_answers": subject_reads.tied_answers(subject)},
     )
 
 
@@ -160,25 +160,22 @@ def correct_consent(request, study_code, pk):
     )
 
 
-def _correction(request, study_code, pk, form_class, fields, service, title):
+def _correction(request, study_code, pk, form_class, fields, service, title, form_kwargs=lambda subject: {}):
     """A form of the subject's saved ``fields``, opened at the subject's version and saved with a reason."""
     access = require_study_role(request, study_code, Capability.ENTER_DATA)
     subject = subject_or_404(access, pk, Capability.ENTER_DATA)
     version = history.record_version(subject)
-    form = form_class(posted(request), initial={**{f: getattr(subject, f) for f in fields}, "version": version})
+    initial = {**{f: getattr(subject, f) for f in fields}, "version": version}
+    form = form_class(posted(request), initial=initial, **form_kwargs(subject))
     stale = refused_as_stale(request, form, version, STALE_SUBJECT)
     if not stale and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             service(
-                subject,
-                by=request.user,
-                reason=data["reason"],
-                expected_version=data["version"],
-                **{f: data[f] for f in fields},
+                subject, by=request.user, reason=data["reason"], expected_version=data["version"], **form.correction()
             )
         except ValidationError as error:
-            add_service_errors(form, error)
+            add_service_errors(form, error, getattr(form, "field_of", None))
             stale = isinstance(error, StaleWrite)
         else:
             messages.success(request, f"{subject.subject_code}: {title.lower().removeprefix('correct ')} corrected.")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from ecrf.models import EligibilityAnswer, SubjectStatus
 from ecrf.protocol_schema import ProtocolFileError, parse_protocol
 from ecrf.roles import Role
-from ecrf.services import registration, subjects
+from ecrf.services import subjects
 from ecrf.services.protocols import load_protocol
 from tests.ecrf.protocol_fixture import changed
 from tests.factories import MembershipFactory, StudySiteFactory
@@ -188,35 +188,3 @@ def test_the_page_shows_the_refusal_on_the_item_and_the_recorded_fact_beside_it(
     )
     assert form.fields["I1"].help_text == "Qualifying answer: Yes."
     assert saved(subject) == {}
-
-
-# Registration corrections --------------------------------------------------------------------------------------
-def test_correcting_the_age_out_of_range_turns_the_age_answer_and_the_subject_is_no_longer_eligible(
-    screened, coordinator_a
-):
-    subject = screened(age_years=40)
-    subjects.record_eligibility(subject, answers=QUALIFYING, by=coordinator_a)
-    assert subject.status == SubjectStatus.ELIGIBLE
-    registration.correct_registration(subject, age_years=70, reason="Date of birth misread", by=coordinator_a)
-    answer = EligibilityAnswer.objects.get(subject=subject, criterion__code="AGE")
-    assert answer.answer is False
-    assert answer.history.first().history_change_reason == "Follows the corrected registration (Date of birth misread)"
-    subject.refresh_from_db()
-    assert (subject.age_years, subject.status) == (70, SubjectStatus.CONSENTED)
-
-
-def test_correcting_the_sex_to_male_turns_a_failed_pregnancy_item_to_yes(screened, coordinator_a):
-    subject = screened(sex="female")
-    subjects.record_eligibility(subject, answers={**QUALIFYING, "PREG": False}, by=coordinator_a)
-    registration.correct_registration(subject, sex="male", reason="Sex entered wrongly", by=coordinator_a)
-    assert saved(subject)["PREG"] is True
-    subject.refresh_from_db()
-    assert subject.status == SubjectStatus.ELIGIBLE
-
-
-def test_correcting_the_sex_to_female_leaves_the_pregnancy_answer_as_it_was(screened, coordinator_a):
-    subject = screened(sex="male")
-    subjects.record_eligibility(subject, answers=QUALIFYING, by=coordinator_a)
-    registration.correct_registration(subject, sex="female", reason="Sex entered wrongly", by=coordinator_a)
-    assert saved(subject) == QUALIFYING
-    assert EligibilityAnswer.objects.get(subject=subject, criterion__code="PREG").history.count() == 1

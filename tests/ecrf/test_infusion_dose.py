@@ -88,7 +88,7 @@ def test_a_dose_just_beyond_the_tolerance_is_refused(allocated_subject, coordina
 def test_a_dose_and_a_release_failure_are_reported_together(allocated_subject, coordinator_a):
     with pytest.raises(ValidationError) as error:
         _infuse(allocated_subject, coordinator_a, **THREE_TIMES, release={"viab": 70, "myco": True})
-    assert set(error.value.message_dict) == {"total_cells", "release"}
+    assert set(error.value.message_dict) == {"total_cells", "release_deviation"}
     assert (InfusionEvent.objects.count(), ReleaseResult.objects.count()) == (0, 0)
 
 
