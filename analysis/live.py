@@ -27,6 +27,7 @@ def study_report(study) -> dict:
         "code": study.code,
         "title": study.title,
         "protocol_version": protocol.version,
+        "design": protocol.design,
         "generated_at": timezone.now().isoformat(timespec="seconds"),
     }
     return build_report(study_data(study), plan, arms, study=about, endpoints=endpoints)
