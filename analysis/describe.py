@@ -23,6 +23,17 @@ def describe(values: np.ndarray) -> dict:
     return {"n": len(values), **{key: plain.number(value) for key, value in zip(STATISTICS, numbers, strict=True)}}
 
 
+def two_sample_reason(test: str, first: np.ndarray, second: np.ndarray) -> str | None:
+    """Why ``two_sample_p`` gives None for these samples, in words; None when the test can be run."""
+    if min(len(first), len(second)) < 2:
+        return "fewer than two values in an arm"
+    if test == "mann_whitney" and np.ptp(np.concatenate([first, second])) == 0:
+        return "every value is the same: nothing to rank"
+    if test != "mann_whitney" and np.ptp(first) == 0 and np.ptp(second) == 0:
+        return "no spread of the values within either arm"
+    return None
+
+
 def two_sample_p(test: str, first: np.ndarray, second: np.ndarray) -> float | None:
     """The two-sided p of ``test`` (a key of TWO_SAMPLE_TESTS) comparing two samples without NaN."""
     if test not in TWO_SAMPLE_TESTS:

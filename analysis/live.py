@@ -57,6 +57,7 @@ def _analysed(study) -> tuple[dict, dict]:
         "code": study.code,
         "title": study.title,
         "protocol_version": protocol.version,
+        "design": protocol.design,
         "generated_at": timezone.now().isoformat(timespec="seconds"),
     }
     data = study_data(study)

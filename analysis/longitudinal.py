@@ -8,7 +8,13 @@ the visit against baseline (not at the baseline visit itself).
 All tests are ``scipy.stats``: ``ttest_ind`` (``equal_var=True`` for "t", ``False`` for "welch"), ``mannwhitneyu``
 (two-sided), ``ttest_rel`` and ``wilcoxon`` (two-sided, default ``zero_method``). Quartiles use numpy's default
 linear interpolation; SD has ddof=1. Data too thin for a test (fewer than two values, no variance, all differences
-zero) gives a p-value of None, never an exception. The result is plain JSON: no numpy types, no NaN.
+zero, a paired t-test of differences that are all equal) gives a p-value of None and a ``reason`` in words ("not
+estimable"), never an exception and never p = 0. The result is plain JSON: no numpy types, no NaN.
+
+The summary shown follows the test (``summary``, ``change_summary``): mean +- SD beside t-tests, median (IQR) beside
+rank tests. Each arm at a visit after baseline counts the subjects with a baseline value but none at the visit
+(``absent_since_baseline``); when any are absent, ``note`` says that later visits compare only the subjects still
+followed (survivors who neither left nor missed the visit), not everyone at baseline.
 
 Input is a long frame with ``subject_id``, ``visit_code``, ``visit_order``, ``analyte``, ``value`` and the group
 column, rows in time order; a subject's repeated row for one analyte at one visit is ignored (the first counts).
@@ -21,9 +27,14 @@ import pandas as pd
 from scipy import stats
 
 from analysis import plain
-from analysis.describe import TWO_SAMPLE_TESTS, describe, two_sample_p
+from analysis.describe import TWO_SAMPLE_TESTS, describe, two_sample_p, two_sample_reason
 
+NOT_COMPUTABLE = "scipy could not compute the test on these values"
 WITHIN_TESTS = {"paired_t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank"}
+SUMMARY_OF_TEST = {"t": "mean_sd", "welch": "mean_sd", "mann_whitney": "median_iqr"} | {
+    "paired_t": "mean_sd",
+    "wilcoxon": "median_iqr",
+}
 
 
 def by_visit(
@@ -52,13 +63,42 @@ def by_visit(
         arms = [
             _arm(at_visit[at_visit[group_col] == group], group, baseline, is_baseline, within_tests) for group in groups
         ]
+        for arm in arms:
+            in_arm = at_baseline.loc[at_baseline[group_col] == arm["group"], "subject_id"]
+            absent = set(baseline.index.intersection(in_arm)) - set(at_visit["subject_id"])
+            arm["absent_since_baseline"] = None if is_baseline else len(absent)
         between = []
         if len(groups) == 2:
             first, second = (at_visit.loc[at_visit[group_col] == group, "value"].to_numpy() for group in groups)
             between = [_between(name, first, second) for name in between_tests]
         visit = {"visit_code": str(visit_code), "visit_order": plain.number(visit_order)}
         visits.append({**visit, "arms": arms, "between": between})
-    return {"analyte": analyte, "baseline_visit": baseline_visit, "groups": list(groups), "visits": visits}
+    shown_for = between_tests if len(groups) == 2 and between_tests else within_tests
+    return {
+        "analyte": analyte,
+        "baseline_visit": baseline_visit,
+        "groups": list(groups),
+        "summary": _summaries(shown_for),
+        "change_summary": _summaries(within_tests),
+        "note": _survivors_note(visits, baseline_visit),
+        "visits": visits,
+    }
+
+
+def _summaries(tests: Sequence[str]) -> list[str]:
+    """The summaries the tests call for, in the tests' order: "mean_sd" for t-tests, "median_iqr" for rank tests."""
+    return list(dict.fromkeys(SUMMARY_OF_TEST[name] for name in tests)) or ["median_iqr"]
+
+
+def _survivors_note(visits: list[dict], baseline_visit: str) -> str | None:
+    """Says from which visit on the arms hold fewer of their baseline subjects (deaths, dropouts, missed visits)."""
+    fewer = next((v for v in visits if any(arm["absent_since_baseline"] for arm in v["arms"])), None)
+    if fewer is None:
+        return None
+    return (
+        f"From {fewer['visit_code']} on, fewer subjects than at {baseline_visit}: later visits compare the subjects "
+        "still followed (survivors who neither left nor missed the visit), not everyone at baseline"
+    )
 
 
 def _check_tests(names: Sequence[str], known: dict) -> None:
@@ -97,7 +137,9 @@ def _arm(rows: pd.DataFrame, group: str, baseline: pd.Series, is_baseline: bool,
 
 
 def _between(name: str, first: np.ndarray, second: np.ndarray) -> dict:
-    return {"test": name, "label": TWO_SAMPLE_TESTS[name], "p_value": two_sample_p(name, first, second)}
+    p_value = two_sample_p(name, first, second)
+    reason = None if p_value is not None else two_sample_reason(name, first, second) or NOT_COMPUTABLE
+    return _test(name, TWO_SAMPLE_TESTS[name], p_value, reason)
 
 
 def _within(name: str, at_visit: np.ndarray, at_baseline: np.ndarray) -> dict:
@@ -108,9 +150,26 @@ def _within(name: str, at_visit: np.ndarray, at_baseline: np.ndarray) -> dict:
             ).pvalue
         return stats.ttest_rel(at_visit, at_baseline).pvalue
 
-    # All-zero differences: scipy raises, warns or answers 1.0 depending on version and test; no test is possible.
-    no_test = len(at_visit) < 2 or bool(np.all(at_visit == at_baseline))
-    return {"test": name, "label": WITHIN_TESTS[name], "p_value": None if no_test else plain.p_value(run)}
+    reason = _within_reason(name, at_visit - at_baseline)
+    p_value = None if reason else plain.p_value(run)
+    return _test(name, WITHIN_TESTS[name], p_value, reason or (NOT_COMPUTABLE if p_value is None else None))
+
+
+def _test(name: str, label: str, p_value: float | None, reason: str | None) -> dict:
+    return {"test": name, "label": label, "summary": SUMMARY_OF_TEST[name], "p_value": p_value, "reason": reason}
+
+
+def _within_reason(name: str, differences: np.ndarray) -> str | None:
+    """Why no within-arm test is possible, or None. All-zero differences: scipy raises, warns or answers 1.0
+    depending on version and test. Differences all equal but not zero: t is infinite and scipy answers p = 0."""
+    if len(differences) < 2:
+        return "fewer than two subjects with values at baseline and at this visit"
+    if bool(np.all(differences == 0)):
+        return "no subject changed from baseline"
+    scale = max(1.0, float(np.abs(differences).max()))
+    if name == "paired_t" and np.ptp(differences) <= 1e-9 * scale:
+        return "every subject changed by the same amount: the differences have no variance"
+    return None
 
 
 def _wilcoxon_method(differences: np.ndarray) -> str:

@@ -26,6 +26,20 @@ class Row(BaseModel):
     levels: list[str] | None = None  # for categorical rows: the order shown
 
 
+# The AE form's relatedness codes (ecrf/models/events.py, Relatedness); a test keeps the two lists equal.
+Relatedness = Literal["not_related", "unlikely", "possible", "probable", "definite"]
+
+
+class Safety(BaseModel):
+    """Which adverse events the safety table counts as related, and as infusion reactions: a related event with
+    onset 0 to ``infusion_reaction_hours`` after the latest infusion before it (an unrelated death within a day of
+    a saline infusion is not an infusion reaction)."""
+
+    model_config = ConfigDict(extra="forbid")
+    related: list[Relatedness] = Field(default=["possible", "probable", "definite"], min_length=1)
+    infusion_reaction_hours: PositiveFloat = 24
+
+
 class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     study: str
@@ -42,6 +56,9 @@ class Plan(BaseModel):
     longitudinal: list[str] = ["MELD"]
     baseline_visit: str = "W0"
     table_one: list[Row] = []
+    # CONSORT 2010 (explanation of item 15) advises against testing baseline differences in randomised trials.
+    table_one_p_values: bool = True
+    safety: Safety = Safety()
 
     @field_validator("survival_landmarks", "hcc_landmarks")
     @classmethod

@@ -21,11 +21,16 @@ from analysis.tables import Variable, table_one
 GROUP = "arm_label"
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH}
 CAUSE_SPECIFIC = "cause-specific Cox (death without HCC censored)"
+OBSERVATIONAL = (
+    "The arms were not randomised: every comparison between them is observational and may be confounded by how "
+    "patients came to each arm; hazard ratios and p-values do not estimate a causal effect of treatment."
+)
 
 
 def build_report(data, plan: Plan, arms: Arms, *, study: dict, endpoints=()) -> dict:
-    """``data`` has the frames of analysis.datasets.StudyData; ``study`` is shown as given (code, title, version);
-    ``endpoints`` are the protocol's endpoint codes beyond death ("hcc" adds the competing-risks section)."""
+    """``data`` has the frames of analysis.datasets.StudyData; ``study`` is shown as given (code, title, version,
+    design: "randomised" or "non_random", which sets the plan's ``randomised`` flag and, when not randomised, its
+    ``caveat``); ``endpoints`` are the protocol's endpoint codes beyond death ("hcc" adds the competing risks)."""
     groups = [arms.group, arms.reference]
     population = data.subjects[data.subjects[plan.population].astype(bool)]
     in_population = data.time_to_event["subject_id"].isin(population["subject_id"])
@@ -38,16 +43,33 @@ def build_report(data, plan: Plan, arms: Arms, *, study: dict, endpoints=()) -> 
             "group": arms.group,
             "reference": arms.reference,
             "hazard_ratio": f"{arms.group} over {arms.reference} (reference)",
+            **_design(study),
         },
         "flow": consort(data.subjects, group_col=GROUP, groups=groups, population=plan.population),
-        "table_one": table_one(population, group_col=GROUP, groups=groups, variables=_variables(plan)),
+        "table_one": table_one(
+            population, group_col=GROUP, groups=groups, variables=_variables(plan), p_values=plan.table_one_p_values
+        ),
         "overall_survival": _overall_survival(times, plan, arms),
         "longitudinal": _longitudinal(data, population, plan, groups),
-        "adverse_events": ae_summary(data.adverse_events, population, group_col=GROUP, groups=groups),
+        "adverse_events": ae_summary(
+            data.adverse_events,
+            population,
+            group_col=GROUP,
+            groups=groups,
+            reaction_window_hours=plan.safety.infusion_reaction_hours,
+            related=plan.safety.related,
+        ),
     }
     if "hcc" in endpoints:
         report["hcc"] = _hcc(times, plan, arms)
     return report
+
+
+def _design(study: dict) -> dict:
+    """Whether the arms were randomised (None when ``study`` does not say) and the caveat a comparison carries."""
+    design = study.get("design")
+    randomised = None if design is None else design == "randomised"
+    return {"randomised": randomised, "caveat": OBSERVATIONAL if randomised is False else None}
 
 
 def _in_unit(time_to_event: pd.DataFrame, unit: str) -> pd.DataFrame:

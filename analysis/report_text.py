@@ -11,8 +11,10 @@ def render(report: dict) -> str:
         f"{study['code']}: {study['title']}",
         f"Protocol {study['protocol_version']}; generated {study['generated_at']}",
         f"Population: {plan['population']}; time in {plan['time_unit']}; hazard ratios are {plan['hazard_ratio']}",
-        RULE,
     ]
+    if plan.get("caveat"):
+        lines.append(f"Caveat: {plan['caveat']}")
+    lines.append(RULE)
     lines += _flow(report["flow"])
     lines += _table_one(report["table_one"])
     lines += _overall_survival(report["overall_survival"], plan["time_unit"])
@@ -39,7 +41,8 @@ def _figure(value, digits: int = 2) -> str:
 
 
 def _row(label: str, cells: list[str], last: str = "") -> str:
-    return f"{label[:38]:<38}" + "".join(f"{cell:>30}" for cell in cells) + f"  {last}".rstrip()
+    # A cell wider than its column still keeps a space before it, so two cells never run together.
+    return f"{label[:38]:<38}" + "".join(f" {cell:>29}" for cell in cells) + f"  {last}".rstrip()
 
 
 def _flow(flow: dict) -> list[str]:
@@ -64,14 +67,18 @@ def _flow(flow: dict) -> list[str]:
 
 def _table_one(table: dict) -> list[str]:
     lines = _title("Baseline characteristics (Table 1)")
-    lines.append(_row("", [f"{group['label']} (n={group['n']})" for group in table["groups"]], "p"))
+    shown = table.get("p_values", {"shown": True, "label": None, "note": None})
+    p_header = f"p ({shown['label']})" if shown["shown"] and shown["label"] else "p" if shown["shown"] else ""
+    lines.append(_row("", [f"{group['label']} (n={group['n']})" for group in table["groups"]], p_header))
     for row in table["rows"]:
-        test = f"{_p(row['p_value'])} {row['test'] or ''}".rstrip()
+        test = f"{_p(row['p_value'])} {row['test'] or ''}".rstrip() if shown["shown"] else ""
         if row["kind"] == "categorical":
             lines.append(_row(row["label"], ["" for _ in row["cells"]], test))
             lines += [_row(f"  {level['level']}", [cell["text"] for cell in level["cells"]]) for level in row["levels"]]
         else:
             lines.append(_row(row["label"], [cell["text"] for cell in row["cells"]], test))
+    if shown["note"]:
+        lines.append(f"Note: {shown['note']}")
     return lines
 
 
@@ -126,41 +133,74 @@ def _hcc(section: dict, unit: str) -> list[str]:
     return lines
 
 
+SUMMARY_TEXT = {"mean_sd": "mean ± SD", "median_iqr": "median (IQR)"}
+
+
 def _longitudinal(analyte: dict) -> list[str]:
     within = ", ".join(
         sorted({test["label"] for visit in analyte["visits"] for arm in visit["arms"] for test in arm["within"]})
     )
+    summary, change_summary = analyte.get("summary", ["median_iqr"]), analyte.get("change_summary", ["median_iqr"])
     lines = _title(
-        f"{analyte['analyte']} by visit: median (IQR) [n]; median change from {analyte['baseline_visit']} [n], "
+        f"{analyte['analyte']} by visit: {_summary_names(summary)} [n]; "
+        f"{_summary_names(change_summary)} change from {analyte['baseline_visit']} [n], "
         f"{within or 'no within-arm test'} p"
     )
     lines.append(_row("Visit", analyte["groups"], "between arms"))
     for visit in analyte["visits"]:
-        cells = [
-            f"{_figure(arm['median'], 1)} ({_figure(arm['q1'], 1)}–{_figure(arm['q3'], 1)}) [{arm['n']}]"
-            for arm in visit["arms"]
-        ]
-        between = ", ".join(f"{test['label']} p {_p(test['p_value'])}" for test in visit["between"])
+        cells = [f"{_summarised(arm, summary)} [{arm['n']}]" for arm in visit["arms"]]
+        between = ", ".join(f"{test['label']} {_tested(test)}" for test in visit["between"])
         lines.append(_row(visit["visit_code"], cells, between))
-        changes = [_change(arm) for arm in visit["arms"]]
+        changes = [_change(arm, change_summary) for arm in visit["arms"]]
         if any(changes):
             lines.append(_row("  change", changes))
+        lines += [
+            f"    {arm['group']}, {test['label']}: {_tested(test)}"
+            for arm in visit["arms"]
+            for test in arm["within"]
+            if test["p_value"] is None and test.get("reason")
+        ]
+    if analyte.get("note"):
+        lines.append(f"Note: {analyte['note']}")
     return lines
 
 
-def _change(arm: dict) -> str:
+def _summary_names(summaries: list[str]) -> str:
+    return " / ".join(SUMMARY_TEXT[name] for name in summaries)
+
+
+def _summarised(numbers: dict, summaries: list[str]) -> str:
+    """The summaries the tests call for: mean ± SD beside t-tests, median (IQR) beside rank tests."""
+    shown = {
+        "mean_sd": f"{_figure(numbers['mean'], 1)} ± {_figure(numbers['sd'], 1)}",
+        "median_iqr": f"{_figure(numbers['median'], 1)} ({_figure(numbers['q1'], 1)}–{_figure(numbers['q3'], 1)})",
+    }
+    return " / ".join(shown[name] for name in summaries)
+
+
+def _tested(test: dict) -> str:
+    if test["p_value"] is None and test.get("reason"):
+        return f"not estimable ({test['reason']})"
+    return f"p {_p(test['p_value'])}"
+
+
+def _change(arm: dict, summaries: list[str]) -> str:
     change = arm["change"]
     if not change:
         return ""
-    within = ", ".join(f"p {_p(test['p_value'])}" for test in arm["within"])
-    return f"{_figure(change['median'], 1)} [{change['n']}] {within}".rstrip()
+    within = ", ".join("p n.e." if test.get("reason") else f"p {_p(test['p_value'])}" for test in arm["within"])
+    return f"{_summarised(change, summaries)} [{change['n']}] {within}".rstrip()
 
 
 def _adverse_events(summary: dict) -> list[str]:
     lines = _title("Adverse events: subjects with at least one, n (%)")
     lines.append(_row("", [f"{group['group']} (n={group['n']})" for group in summary["groups"]]))
+    if summary.get("related"):
+        lines.append(f"Related: relatedness {' or '.join(summary['related'])}")
     for row in summary["overall"]:
-        lines.append(_row(row["label"], [_subjects(cell) for cell in row["cells"]]))
+        if len(row["label"]) > 38:  # a definition in the label (the infusion reaction's) is printed whole
+            lines.append(row["label"])
+        lines.append(_row("" if len(row["label"]) > 38 else row["label"], [_subjects(cell) for cell in row["cells"]]))
     lines.append("By term:")
     for row in summary["by_term"]:
         lines.append(_row(f"  {row['term']}", [_subjects(cell) for cell in row["cells"]]))

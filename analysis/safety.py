@@ -5,6 +5,8 @@ Counting follows the usual safety table convention (ICH E3, section 12.2; CONSOR
 al., Ann Intern Med 2004;141:781-8): a subject is counted once per row however many events they had,
 as a percentage of the subjects in the arm's analysis population, with the number of events alongside.
 Grades are CTCAE (1 mild to 5 death); by term, each subject is counted at their worst grade of that term.
+An infusion reaction is what the plan defines (analysis/plan.py, Safety): a related event (relatedness one of
+``related``) with onset 0 to ``reaction_window_hours`` after the latest infusion before it; the row's label says so.
 Every number is a plain ``int``/``float`` (``None`` for a percentage of nobody), ready for ``json.dumps``.
 """
 
@@ -23,22 +25,24 @@ def ae_summary(
     group_col: str,
     groups: Sequence[str],
     reaction_window_hours: float = 24,
+    related: Sequence[str] = RELATED,
 ) -> dict:
     """Subjects with adverse events per arm in ``groups``, overall rows then one row per term.
 
     ``subjects`` is the analysis population: it gives the denominators and each subject's arm; events of anyone
-    else are ignored. An infusion reaction is an event 0 to ``reaction_window_hours`` (inclusive) after the latest
-    infusion before its onset.
+    else are ignored. An event is related when its relatedness is one of ``related``; an infusion reaction is a
+    related event 0 to ``reaction_window_hours`` (inclusive) after the latest infusion before its onset.
     """
     window = _plain_number(reaction_window_hours)
     events = _events_in_population(adverse_events, subjects, group_col)
     denominators = {group: int(subjects[group_col].eq(group).sum()) for group in groups}
     return {
         "reaction_window_hours": window,
+        "related": list(related),
         "groups": [{"group": group, "n": n} for group, n in denominators.items()],
         "overall": [
             {"label": label, "cells": _cells(events[selected], group_col, denominators)}
-            for label, selected in _overall_rows(events, window)
+            for label, selected in _overall_rows(events, window, related)
         ],
         "by_term": _by_term(events, group_col, denominators),
     }
@@ -59,16 +63,20 @@ def _events_in_population(adverse_events: pd.DataFrame, subjects: pd.DataFrame, 
     return events
 
 
-def _overall_rows(events: pd.DataFrame, window: float) -> list[tuple[str, pd.Series]]:
+def _overall_rows(events: pd.DataFrame, window: float, related: Sequence[str]) -> list[tuple[str, pd.Series]]:
     """The overall rows as (label, which events count)."""
     hours = events["hours_after_infusion"]
+    is_related = events["relatedness"].isin(list(related))
     return [
         ("Any adverse event", pd.Series(True, index=events.index)),
         ("Serious adverse event", events["serious"].eq(True)),
         ("Grade 3 or higher", events["grade"].ge(3)),
         ("Fatal (grade 5)", events["grade"].eq(5)),
-        ("Related to treatment", events["relatedness"].isin(RELATED)),
-        (f"Infusion reaction (within {window} h of an infusion)", hours.ge(0) & hours.le(window)),
+        ("Related to treatment", is_related),
+        (
+            f"Infusion reaction (related, onset within {window} h after an infusion)",
+            is_related & hours.ge(0) & hours.le(window),
+        ),
     ]
 
 

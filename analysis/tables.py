@@ -14,6 +14,10 @@ The tests (Student's t, Welch, Mann-Whitney U, Pearson chi-square, Fisher exact)
 (``ttest_ind``, ``mannwhitneyu``, ``chi2_contingency``, ``fisher_exact``). Missing values are left out of every
 summary and test and counted. A test that cannot be computed gives ``p_value`` None, never an exception. The
 result is plain JSON: no numpy scalars, no NaN (None instead).
+
+p-values can be left out (``p_values=False``): CONSORT 2010 (Moher et al., BMJ 2010;340:c869, explanation of
+item 15) advises against testing baseline differences in a randomised trial, where any difference is chance.
+Shown, they are labelled descriptive: they describe imbalance, they test no hypothesis.
 """
 
 from collections.abc import Sequence
@@ -30,6 +34,9 @@ KINDS = ("continuous", "binary", "categorical")
 SUMMARIES = ("mean_sd", "median_range", "median_iqr")
 DASH = "–"
 CHI_SQUARE, CHI_SQUARE_SMALL, FISHER = "chi-square", "chi-square (expected count < 5)", "Fisher exact"
+DESCRIPTIVE = "descriptive"
+P_VALUES_SHOWN = "p-values are descriptive (baseline imbalance), not tests of a hypothesis"
+P_VALUES_LEFT_OUT = "no p-values: CONSORT advises against testing baseline differences in randomised trials"
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,11 @@ def table_one(
     groups: Sequence[str],
     variables: Sequence[Variable],
     continuous_test: str | None = None,
+    p_values: bool = True,
 ) -> dict:
     """Table 1 of ``subjects`` for the arms ``groups`` (values of ``group_col``, in the order shown).
 
-    Rows in other arms are ignored. p-values only when there are exactly two arms.
+    Rows in other arms are ignored. p-values (descriptive) only when there are exactly two arms and ``p_values``.
     """
     if continuous_test is not None and continuous_test not in TWO_SAMPLE_TESTS:
         raise ValueError(f"continuous_test must be one of {tuple(TWO_SAMPLE_TESTS)}, not {continuous_test!r}")
@@ -76,8 +84,12 @@ def table_one(
             rows.append(_binary_row(variable, columns))
         else:
             rows.append(_categorical_row(variable, columns))
+    if not p_values:
+        rows = [{**row, "p_value": None, "test": None} for row in rows]
     arms = [{"label": group, "n": len(frame)} for group, frame in zip(groups, frames, strict=True)]
-    return {"groups": arms, "rows": rows}
+    shown = {"shown": True, "label": DESCRIPTIVE, "note": P_VALUES_SHOWN}
+    left_out = {"shown": False, "label": None, "note": P_VALUES_LEFT_OUT}
+    return {"groups": arms, "rows": rows, "p_values": shown if p_values else left_out}
 
 
 # Continuous

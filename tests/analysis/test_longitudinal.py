@@ -173,6 +173,7 @@ def test_groups_outside_groups_are_ignored():
         **{"n": 0, "median": None, "q1": None, "q3": None, "mean": None, "sd": None, "min": None, "max": None},
         "change": None,
         "within": [],
+        "absent_since_baseline": None,
     }
 
 
@@ -191,6 +192,60 @@ def test_all_zero_differences_give_none_p_values():
     assert [w["p_value"] for w in within] == [None, None]
 
 
+def test_a_paired_t_test_of_a_constant_difference_is_not_estimable_not_p_zero():
+    # Every subject rose by exactly 1.1 (2.2 - 1.1 and 3.3 - 2.2 differ in the last bit): t would be infinite.
+    long = frame(*two_visits([1.1, 2.2, 3.3], [2.2, 3.3, 4.4]))
+    (paired_t,) = arm(summarise(long, within_tests=("paired_t",)), "W4", "cells")["within"]
+    assert paired_t["p_value"] is None
+    assert "same amount" in paired_t["reason"]
+
+
+def test_a_wilcoxon_test_of_a_constant_nonzero_difference_is_still_run():
+    long = frame(*two_visits([1.0] * 6, [3.0] * 6))
+    (wilcoxon,) = arm(summarise(long, within_tests=("wilcoxon",)), "W4", "cells")["within"]
+    assert wilcoxon["p_value"] == pytest.approx(stats.wilcoxon([2.0] * 6, method="approx").pvalue, rel=1e-12)
+    assert wilcoxon["reason"] is None
+
+
+def test_all_zero_differences_say_why_there_is_no_test():
+    long = frame(*two_visits([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]))
+    (within,) = arm(summarise(long, within_tests=("wilcoxon",)), "W4", "cells")["within"]
+    assert within["reason"] == "no subject changed from baseline"
+
+
+def test_a_between_arm_test_without_data_says_why():
+    long = frame(*two_visits([1.0], [2.0]), *two_visits([1.0], [3.0], group="control", start=5))
+    (between,) = visit(summarise(long, between_tests=("t",)), "W4")["between"]
+    assert (between["p_value"], between["reason"]) == (None, "fewer than two values in an arm")
+
+
+@pytest.mark.parametrize(
+    ("between_tests", "summary"),
+    [(("t",), ["mean_sd"]), (("welch",), ["mean_sd"]), (("mann_whitney",), ["median_iqr"])],
+)
+def test_the_summary_shown_follows_the_between_arm_test(between_tests, summary):
+    result = summarise(frame(*two_visits([1.0, 2.0], [3.0, 5.0])), between_tests=between_tests)
+    assert result["summary"] == summary
+    assert visit(result, "W4")["between"][0]["summary"] == summary[0]
+
+
+def test_the_change_summary_follows_the_within_arm_test():
+    result = summarise(frame(*two_visits([1.0, 2.0], [3.0, 5.0])), within_tests=("paired_t",))
+    assert result["change_summary"] == ["mean_sd"]
+
+
+def test_subjects_absent_after_baseline_are_counted_per_arm_and_noted():
+    long = frame(*two_visits([1.0, 2.0], [3.0, 5.0]), (7, "cells", "BL", 4.0), (9, "control", "BL", 1.0))
+    result = summarise(long)
+    assert [a["absent_since_baseline"] for a in visit(result, "W4")["arms"]] == [1, 1]
+    assert [a["absent_since_baseline"] for a in visit(result, "BL")["arms"]] == [None, None]
+    assert result["note"].startswith("From W4 on, fewer subjects than at BL")
+
+
+def test_no_note_when_every_baseline_subject_is_seen_at_every_visit():
+    assert summarise(frame(*two_visits([1.0, 2.0], [3.0, 5.0])))["note"] is None
+
+
 def test_identical_values_in_both_arms_give_none_t_test_p():
     long = frame(*two_visits([1.0] * 3, [2.0] * 3), *two_visits([1.0] * 3, [2.0] * 3, group="control", start=5))
     between = visit(summarise(long, between_tests=("t", "welch")), "W4")["between"]
@@ -199,7 +254,12 @@ def test_identical_values_in_both_arms_give_none_t_test_p():
 
 def test_no_rows_for_the_analyte_gives_no_visits():
     result = summarise(frame((1, "cells", "BL", 5.0, "albumin")))
-    assert result == {"analyte": "bilirubin", "baseline_visit": "BL", "groups": ["cells", "control"], "visits": []}
+    assert (result["analyte"], result["groups"], result["visits"], result["note"]) == (
+        "bilirubin",
+        ["cells", "control"],
+        [],
+        None,
+    )
 
 
 def test_unknown_test_name_is_a_programming_error():

@@ -2,10 +2,13 @@
 the default plan, and the arms compared follow the plan.
 """
 
+from typing import get_args
+
 import pytest
 from pydantic import ValidationError
 
-from analysis.plan import PLANS, Plan, choose_arms, plan_for
+from analysis.plan import PLANS, Plan, Relatedness, choose_arms, plan_for
+from ecrf.models.events import Relatedness as FormRelatedness
 
 ARMS = [
     {"code": "UCMSC", "label": "UC-MSC", "is_control": False},
@@ -55,3 +58,17 @@ def test_landmarks_must_be_positive_and_increasing(landmarks):
 def test_a_reference_arm_not_in_the_protocol_is_refused():
     with pytest.raises(ValueError, match="PLACEBO is not an arm"):
         choose_arms(ARMS, Plan(study="X", reference_arm="PLACEBO"))
+
+
+def test_the_plans_relatedness_codes_are_the_ae_forms():
+    assert set(get_args(Relatedness)) == set(FormRelatedness.values)
+
+
+def test_by_default_an_infusion_reaction_is_a_possibly_related_event_within_24_hours():
+    safety = Plan(study="X").safety
+    assert (safety.related, safety.infusion_reaction_hours) == (["possible", "probable", "definite"], 24)
+
+
+def test_a_relatedness_the_form_does_not_have_is_refused():
+    with pytest.raises(ValidationError, match="safety.related"):
+        Plan.model_validate({"study": "X", "safety": {"related": ["unrelated"]}})

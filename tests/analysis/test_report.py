@@ -152,3 +152,24 @@ def test_a_study_without_protocol_cannot_be_analysed(reports):
         call_command("analysis_report", study="EMPTY", stdout=io.StringIO())
     with pytest.raises(NoAnalysis):
         study_report(Study.objects.get(code="EMPTY"))
+
+
+def test_aclf_is_not_randomised_and_its_comparisons_carry_the_observational_caveat(reports):
+    plan = reports["ACLF"]["plan"]
+    assert plan["randomised"] is False
+    assert "observational" in plan["caveat"]
+
+
+def test_dlc_is_randomised_and_carries_no_caveat(dlc):
+    assert (dlc["plan"]["randomised"], dlc["plan"]["caveat"]) == (True, None)
+
+
+def test_the_text_report_prints_the_caveat_of_a_non_randomised_study(reports):
+    out = io.StringIO()
+    call_command("analysis_report", study="ACLF", stdout=out)
+    assert f"Caveat: {reports['ACLF']['plan']['caveat']}" in out.getvalue()
+
+
+def test_an_aclf_controls_unrelated_events_after_saline_are_not_infusion_reactions(reports):
+    (reaction,) = [row for row in reports["ACLF"]["adverse_events"]["overall"] if row["label"].startswith("Infusion")]
+    assert reaction["cells"][0]["subjects"] == 0

@@ -150,26 +150,60 @@ def test_definite_probable_and_possible_are_related_and_unlikely_is_not():
     assert overall_row(summary, "Related to treatment")[1] == {"subjects": 3, "percent": 60.0, "events": 3}
 
 
+REACTION = "Infusion reaction (related, onset within 24 h after an infusion)"
+
+
 @pytest.mark.parametrize(
     ("hours", "is_reaction"),
     [(0.0, True), (24.0, True), (24.01, False), (math.nan, False), (-0.5, False)],
 )
 def test_infusion_reaction_window_boundaries(hours, is_reaction):
-    summary = ae_summary(events(ae("U0", hours=hours)), population(), group_col="arm_label", groups=ARMS)
+    summary = ae_summary(
+        events(ae("U0", relatedness="possible", hours=hours)), population(), group_col="arm_label", groups=ARMS
+    )
 
-    label = summary["overall"][-1]["label"]
-    assert label == "Infusion reaction (within 24 h of an infusion)"
+    assert summary["overall"][-1]["label"] == REACTION
     assert summary["reaction_window_hours"] == 24
     assert summary["overall"][-1]["cells"][1]["subjects"] == int(is_reaction)
 
 
+def test_an_unrelated_fatal_event_hours_after_a_saline_infusion_is_not_an_infusion_reaction():
+    # An ACLF control's hepatorenal syndrome 22.5 h after saline, judged unrelated (issue 15).
+    death = ae("C0", term="Hepatorenal syndrome", grade=5, serious=True, relatedness="not_related", hours=22.5)
+
+    summary = ae_summary(events(death), population(), group_col="arm_label", groups=ARMS)
+
+    assert overall_row(summary, "Infusion reaction")[0] == {"subjects": 0, "percent": 0.0, "events": 0}
+    assert overall_row(summary, "Fatal")[0]["subjects"] == 1
+
+
+def test_an_unlikely_related_event_within_the_window_is_not_an_infusion_reaction():
+    summary = ae_summary(
+        events(ae("U0", relatedness="unlikely", hours=2.0)), population(), group_col="arm_label", groups=ARMS
+    )
+
+    assert overall_row(summary, "Infusion reaction")[1]["subjects"] == 0
+
+
+def test_the_related_levels_given_define_both_related_and_infusion_reaction_rows():
+    adverse_events = events(ae("U0", relatedness="definite", hours=1.0), ae("U1", relatedness="possible", hours=1.0))
+
+    summary = ae_summary(adverse_events, population(), group_col="arm_label", groups=ARMS, related=["definite"])
+
+    assert summary["related"] == ["definite"]
+    assert overall_row(summary, "Related to treatment")[1]["subjects"] == 1
+    assert overall_row(summary, "Infusion reaction")[1]["subjects"] == 1
+
+
 def test_custom_reaction_window_is_used_and_named():
-    adverse_events = events(ae("U0", hours=6.0), ae("U1", hours=6.5), ae("U2", hours=7.0))
+    adverse_events = events(
+        *(ae(subject, relatedness="probable", hours=hours) for subject, hours in (("U0", 6.0), ("U1", 6.5), ("U2", 7)))
+    )
 
     summary = ae_summary(adverse_events, population(), group_col="arm_label", groups=ARMS, reaction_window_hours=6.5)
 
     assert summary["reaction_window_hours"] == 6.5
-    assert summary["overall"][-1]["label"] == "Infusion reaction (within 6.5 h of an infusion)"
+    assert summary["overall"][-1]["label"] == "Infusion reaction (related, onset within 6.5 h after an infusion)"
     assert summary["overall"][-1]["cells"][1] == {"subjects": 2, "percent": 40.0, "events": 2}
 
 

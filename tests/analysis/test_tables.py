@@ -301,3 +301,23 @@ def test_a_yes_no_row_on_text_without_a_level_is_refused():
     frame = pd.DataFrame({"arm": ["A", "B"], "smoker": ["no", "yes"]})
     with pytest.raises(ValueError, match="'Smoker': text values need a level"):
         table_one(frame, group_col="arm", groups=["A", "B"], variables=[Variable("smoker", "Smoker", kind="binary")])
+
+
+def test_p_values_shown_are_labelled_descriptive():
+    table = table_one(
+        frame(age={"cells": [1, 2, 3], "control": [4, 5, 7]}),
+        group_col="arm",
+        groups=ARMS,
+        variables=[Variable("age", "Age")],
+    )
+    assert (table["p_values"]["shown"], table["p_values"]["label"]) == (True, "descriptive")
+    assert table["rows"][0]["p_value"] is not None
+
+
+def test_p_values_switched_off_leave_every_row_without_p_or_test():
+    subjects = frame(age={"cells": [1, 2, 3], "control": [4, 5, 7]}, male={"cells": [1, 0, 1], "control": [0, 0, 1]})
+    variables = [Variable("age", "Age"), Variable("male", "Male", kind="binary")]
+    table = table_one(subjects, group_col="arm", groups=ARMS, variables=variables, p_values=False)
+    assert [(row["p_value"], row["test"]) for row in table["rows"]] == [(None, None), (None, None)]
+    assert (table["p_values"]["shown"], table["p_values"]["label"]) == (False, None)
+    assert "CONSORT" in table["p_values"]["note"]
