@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 PLANS = Path(__file__).resolve().parent / "plans"
 
@@ -24,6 +24,36 @@ class Row(BaseModel):
     decimals: int = Field(default=1, ge=0, le=4)
     level: str | None = None  # for binary rows on a text column: the level counted ("male")
     levels: list[str] | None = None  # for categorical rows: the order shown
+
+
+class Level(BaseModel):
+    """One level of a subgroup variable: the value in the column and how it reads; a bare value is its own label."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: bool | str
+    label: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_value(cls, data):
+        return data if isinstance(data, dict) else {"value": data, "label": str(data)}
+
+
+class Subgroup(BaseModel):
+    """A subgroup of the forest plot: a column of the subjects frame, its label, and the order of its levels."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    label: str
+    levels: list[Level] | None = None  # None: the levels found in the data, sorted
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct(cls, levels: list[Level] | None) -> list[Level] | None:
+        values = [level.value for level in levels or []]
+        if len(set(values)) != len(values):
+            raise ValueError("each level is listed once")
+        return levels
 
 
 class Plan(BaseModel):
@@ -42,6 +72,7 @@ class Plan(BaseModel):
     longitudinal: list[str] = ["MELD"]
     baseline_visit: str = "W0"
     table_one: list[Row] = []
+    subgroups: list[Subgroup] = []
 
     @field_validator("survival_landmarks", "hcc_landmarks")
     @classmethod

@@ -55,3 +55,19 @@ def test_landmarks_must_be_positive_and_increasing(landmarks):
 def test_a_reference_arm_not_in_the_protocol_is_refused():
     with pytest.raises(ValueError, match="PLACEBO is not an arm"):
         choose_arms(ARMS, Plan(study="X", reference_arm="PLACEBO"))
+
+
+def test_a_subgroup_level_given_as_a_bare_value_is_its_own_label():
+    plan = Plan(study="X", subgroups=[{"column": "child_pugh_grade", "label": "Child-Pugh", "levels": ["A", "B"]}])
+    assert [(level.value, level.label) for level in plan.subgroups[0].levels] == [("A", "A"), ("B", "B")]
+
+
+def test_a_subgroup_level_listed_twice_is_refused():
+    with pytest.raises(ValidationError, match="each level is listed once"):
+        Plan(study="X", subgroups=[{"column": "sex", "label": "Sex", "levels": ["male", "male"]}])
+
+
+def test_the_dlc_plan_declares_the_forest_plot_subgroups():
+    subgroups = plan_for("DLC").subgroups
+    assert [subgroup.column for subgroup in subgroups] == ["meld_above_15", "child_pugh_grade", "sex", "site"]
+    assert [level.value for level in subgroups[0].levels] == [False, True]
