@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 PLANS = Path(__file__).resolve().parent / "plans"
 
@@ -40,6 +40,36 @@ class Safety(BaseModel):
     infusion_reaction_hours: PositiveFloat = 24
 
 
+class Level(BaseModel):
+    """One level of a subgroup variable: the value in the column and how it reads; a bare value is its own label."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: bool | str
+    label: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_value(cls, data):
+        return data if isinstance(data, dict) else {"value": data, "label": str(data)}
+
+
+class Subgroup(BaseModel):
+    """A subgroup of the forest plot: a column of the subjects frame, its label, and the order of its levels."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    label: str
+    levels: list[Level] | None = None  # None: the levels found in the data, sorted
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct(cls, levels: list[Level] | None) -> list[Level] | None:
+        values = [level.value for level in levels or []]
+        if len(set(values)) != len(values):
+            raise ValueError("each level is listed once")
+        return levels
+
+
 class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     study: str
@@ -59,6 +89,7 @@ class Plan(BaseModel):
     # CONSORT 2010 (explanation of item 15) advises against testing baseline differences in randomised trials.
     table_one_p_values: bool = True
     safety: Safety = Safety()
+    subgroups: list[Subgroup] = []
 
     @field_validator("survival_landmarks", "hcc_landmarks")
     @classmethod

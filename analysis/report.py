@@ -2,9 +2,10 @@
 
 Pure: a function of the study's frames (analysis/datasets.py), its analysis plan (analysis/plan.py) and the two
 arms compared. Sections: CONSORT flow, Table 1, overall survival (Kaplan-Meier, log-rank, Cox unadjusted and
-adjusted, landmark windows), HCC with death competing (Aalen-Johansen, cause-specific Cox, landmarks) when the
-protocol follows HCC, labs and MELD per visit, adverse events. Every hazard ratio is ``arms.group`` over
-``arms.reference``, and says so. The dashboards and ``manage.py analysis_report`` read this dict.
+adjusted, landmark windows, hazard ratios by subgroup with the interaction test), HCC with death competing
+(Aalen-Johansen, cause-specific Cox, landmarks) when the protocol follows HCC, labs and MELD per visit, adverse
+events. Every hazard ratio is ``arms.group`` over ``arms.reference``, and says so. The dashboards and
+``manage.py analysis_report`` read this dict.
 """
 
 import pandas as pd
@@ -15,6 +16,7 @@ from analysis.flow import consort
 from analysis.longitudinal import by_visit
 from analysis.plan import Arms, Plan
 from analysis.safety import ae_summary
+from analysis.subgroups import subgroup_hazard_ratios
 from analysis.survival import compare_arms, cox, kaplan_meier, logrank
 from analysis.tables import Variable, table_one
 
@@ -106,10 +108,20 @@ def _overall_survival(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
             compare_arms(times, **survival, **two_arms, window=window).as_dict()
             for window in windows(plan.survival_landmarks)
         ],
+        "subgroups": [
+            subgroup_hazard_ratios(
+                times, **survival, **two_arms, column=subgroup.column, label=subgroup.label, levels=_levels(subgroup)
+            )
+            for subgroup in plan.subgroups
+        ],
     }
     if plan.adjust_for:
         section["cox_adjusted"] = cox(times, **survival, **two_arms, covariates=plan.adjust_for)
     return section
+
+
+def _levels(subgroup) -> list[tuple] | None:
+    return None if subgroup.levels is None else [(level.value, level.label) for level in subgroup.levels]
 
 
 def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:

@@ -115,6 +115,35 @@ def _overall_survival(section: dict, unit: str) -> list[str]:
         adjusted = section["cox_adjusted"]
         lines.append(_comparison(f"Cox, adjusted for {', '.join(adjusted['covariates'])}", adjusted))
     lines += [_comparison(f"Landmark {_window(row['window'], unit)}", row) for row in section["landmarks"]]
+    if section["subgroups"]:
+        lines.append(f"Hazard ratios by subgroup; interaction by {section['subgroups'][0]['interaction']['method']}")
+    for subgroup in section["subgroups"]:
+        lines += _subgroup(subgroup)
+    return lines
+
+
+def _subgroup(subgroup: dict) -> list[str]:
+    """One subgroup variable: its interaction test, then per level deaths/n per arm and the hazard ratio."""
+    test = subgroup["interaction"]
+    if test["reason"]:
+        interaction = f"interaction not tested ({test['reason']})"
+    else:
+        interaction = f"interaction p {_p(test['p_value'])} (chi-square {_figure(test['statistic'])}, {test['df']} df)"
+    lines = [f"{subgroup['label']}: {interaction}"]
+    for level in subgroup["levels"]:
+        counts = (
+            f"{subgroup['group']} {level['events_group']}/{level['n_group']}, "
+            f"{subgroup['reference']} {level['events_reference']}/{level['n_reference']} deaths/n"
+        )
+        if level["reason"]:
+            lines.append(f"  {level['label']}: {counts}; HR not estimable ({level['reason']})")
+        else:
+            lines.append(
+                f"  {level['label']}: {counts}; HR {_figure(level['hazard_ratio'])} "
+                f"(95% CI {_figure(level['ci_lower'])}–{_figure(level['ci_upper'])})"
+            )
+    if subgroup["n_missing"]:
+        lines.append(f"  {subgroup['n_missing']} without a value left out")
     return lines
 
 

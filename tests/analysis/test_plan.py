@@ -72,3 +72,19 @@ def test_by_default_an_infusion_reaction_is_a_possibly_related_event_within_24_h
 def test_a_relatedness_the_form_does_not_have_is_refused():
     with pytest.raises(ValidationError, match="safety.related"):
         Plan.model_validate({"study": "X", "safety": {"related": ["unrelated"]}})
+
+
+def test_a_subgroup_level_given_as_a_bare_value_is_its_own_label():
+    plan = Plan(study="X", subgroups=[{"column": "child_pugh_grade", "label": "Child-Pugh", "levels": ["A", "B"]}])
+    assert [(level.value, level.label) for level in plan.subgroups[0].levels] == [("A", "A"), ("B", "B")]
+
+
+def test_a_subgroup_level_listed_twice_is_refused():
+    with pytest.raises(ValidationError, match="each level is listed once"):
+        Plan(study="X", subgroups=[{"column": "sex", "label": "Sex", "levels": ["male", "male"]}])
+
+
+def test_the_dlc_plan_declares_the_forest_plot_subgroups():
+    subgroups = plan_for("DLC").subgroups
+    assert [subgroup.column for subgroup in subgroups] == ["meld_above_15", "child_pugh_grade", "sex", "site"]
+    assert [level.value for level in subgroups[0].levels] == [False, True]

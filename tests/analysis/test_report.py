@@ -104,6 +104,14 @@ def test_dlc_table_one_shows_the_baseline_of_the_analysed(dlc):
     assert rows["MELD"]["test"] == "t-test"
 
 
+def test_dlc_subgroups_split_the_analysed_as_table_one_does(dlc):
+    subgroups = by_group(dlc["overall_survival"]["subgroups"], key="label")
+    assert list(subgroups) == ["Baseline MELD stratum", "Child-Pugh class", "Sex", "Site"]
+    child_pugh = {row["level"]: [row["n_group"], row["n_reference"]] for row in subgroups["Child-Pugh class"]["levels"]}
+    assert child_pugh == {"A": [20, 14], "B": [73, 68], "C": [18, 26]}
+    assert subgroups["Sex"]["interaction"]["df"] == 1
+
+
 def test_aclf_follows_its_plan_weeks_medians_and_rank_tests(reports):
     aclf = reports["ACLF"]
     assert aclf["plan"]["time_unit"] == "weeks"
@@ -132,6 +140,7 @@ def test_command_prints_every_section_as_text(reports):
     for heading in ("Participant flow", "Table 1", "Overall survival", "competing risk", "MELD by visit", "Adverse"):
         assert heading in text
     assert f"hazard ratios are {CONTROL} over {UCMSC} (reference)" in text
+    assert "Child-Pugh class: interaction p" in text
 
 
 def test_command_json_is_the_report(reports):
