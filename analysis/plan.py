@@ -76,7 +76,8 @@ class Plan(BaseModel):
     time_unit: Literal["days", "weeks", "months"] = "months"
     reference_arm: str | None = None  # arm code; None: the control arm (hazard ratios of treatment over control)
     population: Literal["allocated", "analysed"] = "allocated"
-    adjust_for: list[str] = []
+    adjust_for: list[str] = []  # covariates of the adjusted Cox model (a hazard ratio each)
+    strata: list[str] = []  # columns the stratified Cox model stratifies by (a baseline hazard per stratum)
     survival_landmarks: list[PositiveFloat] = []
     hcc_landmarks: list[PositiveFloat] = []
     report_times: list[float] = []
@@ -97,6 +98,16 @@ class Plan(BaseModel):
         if any(later <= earlier for earlier, later in zip(landmarks, landmarks[1:], strict=False)):
             raise ValueError("landmarks must increase: each window ends where the next begins")
         return landmarks
+
+    def label(self, term: str) -> str:
+        """A column's or model term's label from the plan's Table 1 ("meld_above_15" is "MELD > 15"; an indicator
+        "child_pugh_grade_C" is "Child-Pugh class: C"); the term itself when Table 1 does not name it."""
+        for row in sorted(self.table_one, key=lambda row: -len(row.column)):
+            if term == row.column:
+                return row.label
+            if term.startswith(f"{row.column}_"):
+                return f"{row.label}: {term[len(row.column) + 1 :]}"
+        return term
 
 
 def plan_for(study_code: str) -> Plan:

@@ -1,18 +1,20 @@
 """A study's whole analysis as one JSON-ready dict: the figures a statistician reports, as the plan asks for them.
 
 Pure: a function of the study's frames (analysis/datasets.py), its analysis plan (analysis/plan.py) and the two
-arms compared. Sections: CONSORT flow, Table 1, overall survival (Kaplan-Meier, log-rank, Cox unadjusted and
-adjusted, landmark windows, hazard ratios by subgroup with the interaction test), HCC with death competing
-(Aalen-Johansen, cause-specific Cox, landmarks) when the protocol follows HCC, labs and MELD per visit, adverse
-events. Every hazard ratio is ``arms.group`` over ``arms.reference``, and says so. The dashboards and
-``manage.py analysis_report`` read this dict.
+arms compared. Sections: CONSORT flow, Table 1, overall survival (Kaplan-Meier, log-rank, Cox unadjusted,
+adjusted for covariates and stratified, landmark windows, reverse Kaplan-Meier follow-up, hazard ratios by
+subgroup with the interaction test, and an all-randomised sensitivity analysis), HCC with death competing
+(Aalen-Johansen, Gray's test, cause-specific Cox, landmarks) when the protocol follows HCC, labs and MELD per
+visit, adverse events. Every hazard ratio is ``arms.group`` over ``arms.reference``, and says so. The
+dashboards and ``manage.py analysis_report`` read this dict.
 """
 
 import pandas as pd
 
-from analysis.competing import cumulative_incidence
+from analysis.competing import cumulative_incidence, grays_test
 from analysis.endpoints import DAYS_PER_MONTH
 from analysis.flow import consort
+from analysis.follow_up import median_follow_up
 from analysis.longitudinal import by_visit
 from analysis.plan import Arms, Plan
 from analysis.safety import ae_summary
@@ -27,6 +29,7 @@ OBSERVATIONAL = (
     "The arms were not randomised: every comparison between them is observational and may be confounded by how "
     "patients came to each arm; hazard ratios and p-values do not estimate a causal effect of treatment."
 )
+ALL_RANDOMISED = "Sensitivity analysis: all randomised (intention to treat), every allocated subject"
 
 
 def build_report(data, plan: Plan, arms: Arms, *, study: dict, endpoints=()) -> dict:
@@ -51,7 +54,7 @@ def build_report(data, plan: Plan, arms: Arms, *, study: dict, endpoints=()) -> 
         "table_one": table_one(
             population, group_col=GROUP, groups=groups, variables=_variables(plan), p_values=plan.table_one_p_values
         ),
-        "overall_survival": _overall_survival(times, plan, arms),
+        "overall_survival": _overall_survival(times, plan, arms, everyone=_in_unit(data.time_to_event, plan.time_unit)),
         "longitudinal": _longitudinal(data, population, plan, groups),
         "adverse_events": ae_summary(
             data.adverse_events,
@@ -95,13 +98,15 @@ def windows(landmarks) -> list[tuple[float, float | None]]:
     return [*zip(edges, edges[1:], strict=False), (edges[-1], None)]
 
 
-def _overall_survival(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
+def _overall_survival(times: pd.DataFrame, plan: Plan, arms: Arms, *, everyone: pd.DataFrame) -> dict:
+    """The plan's population; ``everyone`` (all allocated subjects) gives the all-randomised sensitivity analysis."""
     survival = {"duration": "os_time", "event": "os_event", "group_col": GROUP}
     two_arms = {"group": arms.group, "reference": arms.reference}
     section = {
         "kaplan_meier": kaplan_meier(
             times, **survival, groups=[arms.group, arms.reference], at_times=plan.report_times
         ),
+        "follow_up": median_follow_up(times, **survival, groups=[arms.group, arms.reference]),
         "logrank": logrank(times, **survival, groups=[arms.group, arms.reference]),
         "cox_unadjusted": cox(times, **survival, **two_arms),
         "landmarks": [
@@ -116,12 +121,46 @@ def _overall_survival(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
         ],
     }
     if plan.adjust_for:
-        section["cox_adjusted"] = cox(times, **survival, **two_arms, covariates=plan.adjust_for)
+        adjusted = cox(times, **survival, **two_arms, covariates=plan.adjust_for)
+        section["cox_adjusted"] = _labelled(
+            adjusted, plan, f"Cox, adjusted for {_names(plan, plan.adjust_for)} as a covariate"
+        )
+    if plan.strata:
+        stratified = cox(times, **survival, **two_arms, strata=plan.strata)
+        section["cox_stratified"] = _labelled(stratified, plan, f"Cox stratified by {_names(plan, plan.strata)}")
+    section["all_randomised"] = _all_randomised(everyone, plan, arms)
     return section
 
 
 def _levels(subgroup) -> list[tuple] | None:
     return None if subgroup.levels is None else [(level.value, level.label) for level in subgroup.levels]
+
+
+def _names(plan: Plan, columns) -> str:
+    return ", ".join(plan.label(column) for column in columns)
+
+
+def _labelled(result: dict, plan: Plan, method: str) -> dict:
+    """A Cox result with its method spelt out and each covariate's hazard ratio under its Table 1 label."""
+    return {
+        "method": method,
+        **result,
+        "terms": [{**term, "label": plan.label(term["term"])} for term in result["terms"]],
+    }
+
+
+def _all_randomised(everyone: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
+    """Overall survival of every allocated subject, whatever the plan's population: Kaplan-Meier, log-rank, Cox."""
+    survival = {"duration": "os_time", "event": "os_event", "group_col": GROUP}
+    groups = [arms.group, arms.reference]
+    return {
+        "label": ALL_RANDOMISED,
+        "population": "allocated",
+        "same_as_primary": plan.population == "allocated",
+        "kaplan_meier": kaplan_meier(everyone, **survival, groups=groups, at_times=plan.report_times),
+        "logrank": logrank(everyone, **survival, groups=groups),
+        "cox_unadjusted": cox(everyone, **survival, group=arms.group, reference=arms.reference),
+    }
 
 
 def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
@@ -130,6 +169,9 @@ def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
     return {
         "cumulative_incidence": cumulative_incidence(
             times, **hcc, groups=[arms.group, arms.reference], at_times=plan.report_times
+        ),
+        "grays_test": grays_test(
+            times["hcc_time"], times["hcc_event"], times[GROUP].where(times[GROUP].isin([arms.group, arms.reference]))
         ),
         "cause_specific_cox": {"method": CAUSE_SPECIFIC, **compare_arms(times, **hcc, **two_arms).as_dict()},
         "landmarks": [

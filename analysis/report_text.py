@@ -101,24 +101,35 @@ def _window(window: list, unit: str) -> str:
 
 def _overall_survival(section: dict, unit: str) -> list[str]:
     lines = _title("Overall survival")
+    lines += _survival_comparison(section, unit)
+    if "cox_adjusted" in section:
+        lines += _adjusted(section["cox_adjusted"])
+    if "cox_stratified" in section:
+        lines += _adjusted(section["cox_stratified"])
+    lines += [_landmark(row, unit, "deaths") for row in section["landmarks"]]
+    lines += _follow_up(section.get("follow_up", []), unit)
+    if "all_randomised" in section:
+        lines += _all_randomised(section["all_randomised"], unit)
+    if section.get("subgroups"):
+        lines.append(f"Hazard ratios by subgroup; interaction by {section['subgroups'][0]['interaction']['method']}")
+    for subgroup in section.get("subgroups", []):
+        lines += _subgroup(subgroup)
+    return lines
+
+
+def _survival_comparison(section: dict, unit: str) -> list[str]:
+    """Kaplan-Meier per arm (median with its CI, survival at the report times), log-rank, unadjusted Cox."""
+    lines = []
     for arm in section["kaplan_meier"]:
-        median = f"{arm['median']:.1f} {unit}" if arm["median_reached"] else "not reached"
-        lines.append(f"{arm['group']}: n {arm['n']}, deaths {arm['events']}, median {median}")
+        lines.append(f"{arm['group']}: n {arm['n']}, deaths {arm['events']}, median {_median(arm, unit)}")
         lines += [
             f"  at {row['time']:g} {unit}: {_figure(row['survival'], 3)} "
             f"(95% CI {_figure(row['ci_lower'], 3)}–{_figure(row['ci_upper'], 3)}), at risk {row['at_risk']}"
             for row in arm["at_times"]
         ]
-    lines.append(f"Log-rank p {_p(section['logrank']['p_value'])}")
+    logrank = section["logrank"]
+    lines.append(f"Log-rank chi-square {_figure(logrank['statistic'])} (1 df), p {_p(logrank['p_value'])}")
     lines.append(_comparison("Cox, unadjusted", section["cox_unadjusted"]))
-    if "cox_adjusted" in section:
-        adjusted = section["cox_adjusted"]
-        lines.append(_comparison(f"Cox, adjusted for {', '.join(adjusted['covariates'])}", adjusted))
-    lines += [_comparison(f"Landmark {_window(row['window'], unit)}", row) for row in section["landmarks"]]
-    if section["subgroups"]:
-        lines.append(f"Hazard ratios by subgroup; interaction by {section['subgroups'][0]['interaction']['method']}")
-    for subgroup in section["subgroups"]:
-        lines += _subgroup(subgroup)
     return lines
 
 
@@ -147,6 +158,53 @@ def _subgroup(subgroup: dict) -> list[str]:
     return lines
 
 
+def _median(arm: dict, unit: str) -> str:
+    """Median with its 95% CI, as in "57.0 months (95% CI 50.2–NR)": NR where the band never reaches half."""
+    if not arm["median_reached"]:
+        return "not reached"
+    lower, upper = ("NR" if bound is None else f"{bound:.1f}" for bound in arm["median_ci"])
+    return f"{arm['median']:.1f} {unit} (95% CI {lower}–{upper})"
+
+
+def _adjusted(result: dict) -> list[str]:
+    """The arm's hazard ratio under the model's method, then each covariate's under its Table 1 label."""
+    lines = [_comparison(result.get("method", "Cox, adjusted"), result)]
+    if result.get("n_excluded"):
+        lines.append(f"  {result['n_excluded']} subjects left out for a missing covariate or stratum")
+    lines += [
+        f"  {term.get('label', term['term'])}: HR {_figure(term['hazard_ratio'])} "
+        f"(95% CI {_figure(term['ci_lower'])}–{_figure(term['ci_upper'])}), Wald p {_p(term['p_wald'])}"
+        for term in result.get("terms", [])
+    ]
+    return lines
+
+
+def _landmark(row: dict, unit: str, events: str) -> str:
+    counts = (
+        f"{events} {row['group']} {row['events_group']}/{row['n_group']}, "
+        f"{row['reference']} {row['events_reference']}/{row['n_reference']}"
+    )
+    return _comparison(f"Landmark {_window(row['window'], unit)} ({counts})", row)
+
+
+def _follow_up(arms: list[dict], unit: str) -> list[str]:
+    if not arms:
+        return []
+    lines = [f"Median follow-up by {arms[0]['method']}, with the range of follow-up times:"]
+    for arm in arms:
+        lower, upper = arm["range"]
+        span = "–" if lower is None else f"{lower:.1f}–{upper:.1f} {unit}"
+        lines.append(f"  {arm['group']}: {_median(arm, unit)}; range {span}")
+    return lines
+
+
+def _all_randomised(section: dict, unit: str) -> list[str]:
+    lines = _title(section["label"])
+    if section["same_as_primary"]:
+        lines.append("(the plan's population is already every allocated subject: the same numbers as above)")
+    return lines + _survival_comparison(section, unit)
+
+
 def _hcc(section: dict, unit: str) -> list[str]:
     lines = _title("Hepatocellular carcinoma, death as a competing risk")
     for arm in section["cumulative_incidence"]:
@@ -156,9 +214,14 @@ def _hcc(section: dict, unit: str) -> list[str]:
             f"(95% CI {_figure(row['ci_lower'], 3)}–{_figure(row['ci_upper'], 3)})"
             for row in arm["at_times"]
         ]
+    if "grays_test" in section:
+        gray = section["grays_test"]
+        lines.append(
+            f"Gray's test chi-square {_figure(gray['statistic'])} ({gray['df'] or '–'} df), p {_p(gray['p_value'])}"
+        )
     cause_specific = section["cause_specific_cox"]
     lines.append(_comparison(cause_specific["method"], cause_specific))
-    lines += [_comparison(f"Landmark {_window(row['window'], unit)}", row) for row in section["landmarks"]]
+    lines += [_landmark(row, unit, "HCC") for row in section["landmarks"]]
     return lines
 
 

@@ -127,26 +127,29 @@ def cox(
     group: str,
     reference: str,
     covariates: Sequence[str] = (),
+    strata: Sequence[str] = (),
 ) -> dict:
-    """Cox model of the arm (``group`` over ``reference``), adjusted for ``covariates`` when given.
+    """Cox model of the arm (``group`` over ``reference``), adjusted for ``covariates`` when given, and
+    stratified by ``strata`` (a baseline hazard of its own per stratum, no hazard ratio for it) when given.
 
-    Subjects missing a covariate are left out and counted in ``n_excluded``; boolean covariates enter as 0/1,
-    text covariates as indicators against their first level. Returns the arm's hazard ratio, 95% CI, Wald p,
-    its Schoenfeld test p, and each covariate's hazard ratio.
+    Subjects missing a covariate or stratum are left out and counted in ``n_excluded``; boolean covariates enter
+    as 0/1, text covariates as indicators against their first level. Returns the arm's hazard ratio, 95% CI,
+    Wald p, its Schoenfeld test p, and each covariate's hazard ratio.
     """
     data = _two_arms(frame, group_col=group_col, group=group, reference=reference)
     data[event] = (data[event] == 1).astype(int)
-    model_frame, excluded = _design(data, duration=duration, event=event, covariates=covariates)
+    model_frame, excluded = _design(data, duration=duration, event=event, covariates=covariates, strata=strata)
     result = {
         "group": group,
         "reference": reference,
         "covariates": list(covariates),
+        "strata": list(strata),
         "n_excluded": excluded,
         "n": len(model_frame),
         "events": int(model_frame[event].sum()),
     }
     reason = _not_estimable(model_frame, event=event, group=group, reference=reference)
-    fitted = None if reason else _fit(model_frame, duration=duration, event=event)
+    fitted = None if reason else _fit(model_frame, duration=duration, event=event, strata=strata)
     if fitted is None:
         return {**result, **_EMPTY, "reason": reason or "the Cox model did not converge"}
     summary = fitted.summary
@@ -159,10 +162,12 @@ def cox(
 _EMPTY = {"hazard_ratio": None, "ci_lower": None, "ci_upper": None, "p_wald": None, "ph_test_p": None, "terms": []}
 
 
-def _design(data, *, duration, event, covariates) -> tuple[pd.DataFrame, int]:
-    columns = [duration, event, ARM, *covariates]
+def _design(data, *, duration, event, covariates, strata=()) -> tuple[pd.DataFrame, int]:
+    columns = [duration, event, ARM, *covariates, *strata]
     complete = data[columns].dropna()
     design = complete[[duration, event, ARM]].astype(float)
+    for name in strata:
+        design[name] = complete[name].astype(str)  # a label per stratum: lifelines groups on it
     for name in covariates:
         values = complete[name]
         if values.map(lambda v: isinstance(v, str)).any():
@@ -190,12 +195,14 @@ def _not_estimable(design: pd.DataFrame, *, event: str, group: str, reference: s
     return None
 
 
-def _fit(design: pd.DataFrame, *, duration: str, event: str) -> CoxPHFitter | None:
+def _fit(design: pd.DataFrame, *, duration: str, event: str, strata=()) -> CoxPHFitter | None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         try:
             # lifelines' default stopping rule (1e-7) can leave the hazard ratio 3e-4 short of the maximum.
-            return CoxPHFitter().fit(design, duration_col=duration, event_col=event, fit_options=PRECISION)
+            return CoxPHFitter().fit(
+                design, duration_col=duration, event_col=event, strata=list(strata) or None, fit_options=PRECISION
+            )
         except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError):
             return None
 
@@ -254,7 +261,9 @@ def _km_group(part: pd.DataFrame, duration: str, event: str, group: str, at_time
             "curve": {"time": [], "survival": [], "ci_lower": [], "ci_upper": []},
         }
     fitted = KaplanMeierFitter().fit(part[duration].astype(float), (part[event] == 1).astype(int))
+    # Where survival is 0 the log(-log) interval is undefined: lifelines' [0, 0] would read as certainty.
     band = fitted.confidence_interval_survival_function_
+    band = band.where(fitted.survival_function_.iloc[:, 0].gt(0), axis=0)
     median_ci = median_survival_times(fitted.confidence_interval_).iloc[0]
     return {
         **result,

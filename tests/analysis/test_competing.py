@@ -87,11 +87,13 @@ def test_interval_is_on_the_log_minus_log_scale_and_holds_the_estimate():
     assert (curve.incidence <= curve.ci_upper).all()
 
 
-def test_interval_is_missing_once_everyone_at_risk_has_had_an_event():
+def test_standard_error_is_computed_where_everyone_at_risk_has_an_event():
+    # Without censoring the incidence is a proportion, 2 of 3, and its standard error the binomial one,
+    # sqrt(p (1 - p) / n) = sqrt(2 / 27), also at 3 where the last subject at risk has the event.
     curve = aalen_johansen([1, 2, 3], [1, 2, 1])
     assert curve.incidence.iloc[-1] == pytest.approx(2 / 3)
-    assert np.isnan(curve.se.iloc[-1]) or np.isinf(curve.se.iloc[-1])
-    assert np.isnan(curve.ci_lower.iloc[-1])
+    assert curve.se.iloc[-1] == pytest.approx(math.sqrt(2 / 27))
+    assert curve.ci_lower.iloc[-1] < 2 / 3 < curve.ci_upper.iloc[-1]
 
 
 def test_per_arm_summary_counts_events_and_competing_events():

@@ -88,3 +88,20 @@ def test_the_dlc_plan_declares_the_forest_plot_subgroups():
     subgroups = plan_for("DLC").subgroups
     assert [subgroup.column for subgroup in subgroups] == ["meld_above_15", "child_pugh_grade", "sex", "site"]
     assert [level.value for level in subgroups[0].levels] == [False, True]
+
+
+def test_the_dlc_plan_adjusts_for_meld_both_as_a_covariate_and_as_strata():
+    plan = plan_for("DLC")
+    assert (plan.adjust_for, plan.strata) == (["meld_above_15"], ["meld_above_15"])
+
+
+@pytest.mark.parametrize(("study", "follow_up_end"), [("DLC", 75), ("ACLF", 72)])
+def test_each_plan_reports_at_the_protocols_follow_up_end(study, follow_up_end):
+    assert plan_for(study).report_times[-1] == follow_up_end
+
+
+def test_a_model_term_is_named_by_its_table_one_label():
+    plan = plan_for("DLC")
+    assert plan.label("meld_above_15") == "MELD > 15"
+    assert plan.label("child_pugh_grade_C") == "Child-Pugh class: C"
+    assert plan.label("unknown_column") == "unknown_column"

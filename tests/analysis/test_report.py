@@ -89,7 +89,41 @@ def test_dlc_kaplan_meier_counts_the_analysed_population(dlc):
     curves = by_group(dlc["overall_survival"]["kaplan_meier"])
     assert (curves[CONTROL]["n"], curves[UCMSC]["n"]) == (111, 108)
     assert curves[CONTROL]["events"] > curves[UCMSC]["events"]
-    assert [row["time"] for row in curves[CONTROL]["at_times"]] == [12, 24, 36, 48, 60, 72]
+    assert [row["time"] for row in curves[CONTROL]["at_times"]] == [12, 24, 36, 48, 60, 72, 75]
+
+
+def test_dlc_adjustment_for_meld_is_offered_as_covariate_and_as_strata_and_says_which(dlc):
+    survival = dlc["overall_survival"]
+    adjusted, stratified = survival["cox_adjusted"], survival["cox_stratified"]
+    assert adjusted["method"] == "Cox, adjusted for MELD > 15 as a covariate"
+    assert [term["label"] for term in adjusted["terms"]] == ["MELD > 15"]
+    assert (stratified["method"], stratified["strata"], stratified["terms"]) == (
+        "Cox stratified by MELD > 15",
+        ["meld_above_15"],
+        [],
+    )
+    assert stratified["hazard_ratio"] > 1
+
+
+def test_dlc_all_randomised_sensitivity_analysis_counts_every_allocated_subject(dlc):
+    sensitivity = dlc["overall_survival"]["all_randomised"]
+    assert sensitivity["label"].startswith("Sensitivity analysis: all randomised (intention to treat)")
+    assert [arm["n"] for arm in sensitivity["kaplan_meier"]] == [125, 125]
+    assert sensitivity["cox_unadjusted"]["n"] == 250
+    assert sensitivity["same_as_primary"] is False
+
+
+def test_dlc_median_follow_up_is_by_reverse_kaplan_meier_per_arm(dlc):
+    follow_up = by_group(dlc["overall_survival"]["follow_up"])
+    assert (follow_up[CONTROL]["n"], follow_up[UCMSC]["n"]) == (111, 108)
+    lower, upper = follow_up[CONTROL]["range"]
+    assert lower <= follow_up[CONTROL]["median"] <= upper < 75.1  # follow-up ends at 75 months, in whole days
+
+
+def test_dlc_hcc_incidence_is_compared_by_grays_test(dlc):
+    gray = dlc["hcc"]["grays_test"]
+    assert (gray["test"], gray["df"]) == ("Gray's test", 1)
+    assert 0 <= gray["p_value"] <= 1
 
 
 def test_dlc_table_one_shows_the_baseline_of_the_analysed(dlc):
@@ -141,6 +175,25 @@ def test_command_prints_every_section_as_text(reports):
         assert heading in text
     assert f"hazard ratios are {CONTROL} over {UCMSC} (reference)" in text
     assert "Child-Pugh class: interaction p" in text
+
+
+def test_command_text_prints_the_survival_figures_the_json_has(reports):
+    out = io.StringIO()
+    call_command("analysis_report", study="DLC", stdout=out)
+    text = out.getvalue()
+    for figure in (
+        "Log-rank chi-square",
+        "Cox, adjusted for MELD > 15 as a covariate: HR",
+        "  MELD > 15: HR",
+        "Cox stratified by MELD > 15: HR",
+        f"Landmark 0 to 13 months (deaths {CONTROL} ",
+        "Median follow-up by reverse Kaplan-Meier",
+        "Sensitivity analysis: all randomised (intention to treat)",
+        "Gray's test chi-square",
+        "cumulative incidence at 75 months",
+    ):
+        assert figure in text
+    assert "meld_above_15" not in text
 
 
 def test_command_json_is_the_report(reports):

@@ -269,3 +269,31 @@ def test_subjects_without_a_time_are_left_out_of_every_estimate():
     assert logrank(frame, **MONTHS, groups=["Control", "Cell therapy"]) == logrank(
         complete, **MONTHS, groups=["Control", "Cell therapy"]
     )
+
+
+def test_kaplan_meier_interval_is_missing_not_zero_where_survival_is_zero():
+    result = km(hand_frame(), at_times=[5, 6])
+    assert (result["curve"]["survival"][-1], result["curve"]["ci_lower"][-1], result["curve"]["ci_upper"][-1]) == (
+        0,
+        None,
+        None,
+    )
+    assert [(row["survival"], row["ci_lower"], row["ci_upper"]) for row in result["at_times"]] == [(0, None, None)] * 2
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_stratified_cox_matches_statsmodels_with_strata(seed):
+    frame = arms_frame(seed=seed)
+    result = cox(frame, **MONTHS, **CONTROL_OVER_CELLS, strata=["meld_high"])
+    arm = (frame["arm"] == "Control").astype(float).to_frame()
+    model = PHReg(frame["months"], arm, status=frame["died"], strata=frame["meld_high"], ties="efron").fit()
+    assert result["hazard_ratio"] == pytest.approx(math.exp(model.params[0]), abs=1e-4)
+    assert result["ci_lower"] == pytest.approx(math.exp(model.params[0] - Z95 * model.bse[0]), abs=1e-4)
+    assert (result["strata"], result["terms"], result["covariates"]) == (["meld_high"], [], [])
+
+
+def test_stratified_cox_leaves_out_subjects_without_a_stratum():
+    frame = arms_frame().astype({"meld_high": object})
+    frame.loc[:4, "meld_high"] = None
+    result = cox(frame, **MONTHS, **CONTROL_OVER_CELLS, strata=["meld_high"])
+    assert (result["n_excluded"], result["n"]) == (5, 55)
