@@ -1,10 +1,12 @@
 """The report of a study as stored now: the database read once (analysis/datasets.py), then analysed purely."""
 
 from django.utils import timezone
+from pydantic import ValidationError
 
 from analysis.datasets import study_data
-from analysis.plan import choose_arms, plan_for
+from analysis.plan import Plan, choose_arms
 from analysis.report import build_report
+from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
 
 
@@ -13,11 +15,12 @@ class NoAnalysis(Exception):
 
 
 def study_report(study) -> dict:
-    """``study`` (an ecrf Study) analysed by its plan, comparing the two arms of its latest protocol."""
+    """``study`` (an ecrf Study) analysed by its latest loaded plan (else the default plan), comparing the two arms
+    of its latest protocol."""
     protocol = latest_protocol(study)
     if protocol is None:
         raise NoAnalysis(f"{study.code} has no protocol loaded")
-    plan = plan_for(study.code)
+    plan = _plan(study)
     arm_rows, endpoints = arms_and_endpoints(protocol)
     try:
         arms = choose_arms(arm_rows, plan)
@@ -30,3 +33,14 @@ def study_report(study) -> dict:
         "generated_at": timezone.now().isoformat(timespec="seconds"),
     }
     return build_report(study_data(study), plan, arms, study=about, endpoints=endpoints)
+
+
+def _plan(study) -> Plan:
+    loaded = latest_plan(study)
+    if loaded is None:
+        return Plan(study=study.code)
+    try:
+        return Plan.model_validate(loaded.content)
+    except ValidationError as error:
+        # A plan stored by an older release whose settings this release no longer reads.
+        raise NoAnalysis(f"{study.code} analysis plan {loaded.version} no longer validates: {error}") from error

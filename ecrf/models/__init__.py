@@ -8,6 +8,7 @@ from ecrf.models.events import (
     ReleaseResult,
 )
 from ecrf.models.organisation import Membership, Site, Study, StudySite
+from ecrf.models.plans import AnalysisPlanVersion
 from ecrf.models.protocol import (
     Analyte,
     Arm,
@@ -27,6 +28,7 @@ from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit
 
 __all__ = [
     "AdverseEvent",
+    "AnalysisPlanVersion",
     "Allocation",
     "AllocationMethod",
     "Analyte",
