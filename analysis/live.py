@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from pydantic import ValidationError
 
 from analysis.datasets import study_data
 from analysis.models import StudyReport
-from analysis.plan import choose_arms, plan_for
+from analysis.plan import Plan, choose_arms
 from analysis.report import build_report
 from analysis.trajectories import trajectories
 from ecrf.models.changes import current_version
+from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
+
+DEFAULT_PLAN = "default plan"
 
 
 class NoAnalysis(Exception):
@@ -38,7 +42,8 @@ class Cached:
 
 
 def study_report(study) -> dict:
-    """``study`` (an ecrf Study) analysed by its plan, comparing the two arms of its latest protocol."""
+    """``study`` (an ecrf Study) analysed by its latest loaded plan (else the default plan), comparing the two arms
+    of its latest protocol."""
     return _analysed(study)[0]
 
 
@@ -47,7 +52,7 @@ def _analysed(study) -> tuple[dict, dict]:
     protocol = latest_protocol(study)
     if protocol is None:
         raise NoAnalysis(f"{study.code} has no protocol loaded")
-    plan = plan_for(study.code)
+    plan = _plan(study)
     arm_rows, endpoints = arms_and_endpoints(protocol)
     try:
         arms = choose_arms(arm_rows, plan)
@@ -66,15 +71,26 @@ def _analysed(study) -> tuple[dict, dict]:
     return report, trajectories(data, analytes=plan.longitudinal, population=population)
 
 
+def _plan(study) -> Plan:
+    loaded = latest_plan(study)
+    if loaded is None:
+        return Plan(study=study.code)
+    try:
+        return Plan.model_validate(loaded.content)
+    except ValidationError as error:
+        # A plan stored by an older release whose settings this release no longer reads.
+        raise NoAnalysis(f"{study.code} analysis plan {loaded.version} no longer validates: {error}") from error
+
+
 def cached_report(study) -> Cached:
     """The study's report, from the cache when nothing it depends on has changed since, else computed now."""
     # The version is read before any data: a change committed after this read leaves the stored row behind it.
     data_version, changed_at = current_version(study.pk)
-    protocol = latest_protocol(study)
+    protocol, plan = latest_protocol(study), latest_plan(study)
     keys = {
         "data_version": data_version,
         "protocol_version": protocol.version if protocol else "",
-        "plan_version": _plan_version(study),
+        "plan_version": f"{plan.version} {plan.sha256[:12]}" if plan else DEFAULT_PLAN,
     }
     stored = StudyReport.objects.filter(study=study, **keys).first()
     if stored is not None:
@@ -98,7 +114,3 @@ def cached_report(study) -> Cached:
         },
     )
     return Cached(report, lines, computed_at, changed_at, compute_ms, warm=False)
-
-
-def _plan_version(study) -> str:
-    return str(getattr(plan_for(study.code), "version", None) or "file")

@@ -73,6 +73,7 @@ class Subgroup(BaseModel):
 class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     study: str
+    version: str | None = Field(default=None, min_length=1, max_length=20)  # None: the default plan, from no file
     time_unit: Literal["days", "weeks", "months"] = "months"
     reference_arm: str | None = None  # arm code; None: the control arm (hazard ratios of treatment over control)
     population: Literal["allocated", "analysed"] = "allocated"

@@ -43,6 +43,7 @@ def build_report(data, plan: Plan, arms: Arms, *, study: dict, endpoints=()) -> 
     report = {
         "study": study,
         "plan": {
+            "version": plan.version or "default plan",
             "population": plan.population,
             "time_unit": plan.time_unit,
             "group": arms.group,

@@ -9,7 +9,7 @@ def render(report: dict) -> str:
     lines = [
         RULE,
         f"{study['code']}: {study['title']}",
-        f"Protocol {study['protocol_version']}; generated {study['generated_at']}",
+        f"Protocol {study['protocol_version']}; analysis plan: {plan['version']}; generated {study['generated_at']}",
         f"Population: {plan['population']}; time in {plan['time_unit']}; hazard ratios are {plan['hazard_ratio']}",
     ]
     if plan.get("caveat"):

@@ -377,10 +377,11 @@ def parse_protocol(text: str, source: str = "<protocol>") -> ProtocolFile:
     try:
         return ProtocolFile.model_validate(raw)
     except ValidationError as error:
-        raise ProtocolFileError(source, [_describe(problem) for problem in error.errors()]) from None
+        raise ProtocolFileError(source, [describe_problem(problem) for problem in error.errors()]) from None
 
 
-def _describe(problem: dict) -> str:
+def describe_problem(problem: dict) -> str:
+    """One pydantic error as 'path: message' (``arms[0].code: ...``), for any file validated by a pydantic model."""
     path = ""
     for part in problem["loc"]:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))

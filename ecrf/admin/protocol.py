@@ -1,9 +1,11 @@
-"""Protocol versions as loaded: browsable, never edited (a change is a new file and a new version)."""
+"""Protocol versions and analysis plans as loaded: browsable, never edited (a change is a new file and a new
+version)."""
 
 from django.contrib import admin
 
 from ecrf.admin.readonly import StudyScopedAdmin
 from ecrf.models import (
+    AnalysisPlanVersion,
     Analyte,
     Arm,
     EligibilityCriterion,
@@ -56,3 +58,10 @@ class ProtocolVersionAdmin(StudyScopedAdmin):
     exclude = ["source_text"]
     readonly_fields = ["sha256"]
     inlines = [ArmInline, EligibilityInline, VisitInline, AnalyteInline, ReleaseInline]
+
+
+@admin.register(AnalysisPlanVersion)
+class AnalysisPlanVersionAdmin(StudyScopedAdmin):
+    list_display = ["study", "version", "source_name", "loaded_at", "loaded_by"]
+    list_filter = ["study"]
+    readonly_fields = ["sha256"]

@@ -9,6 +9,7 @@ from ecrf.models.events import (
     ReleaseResult,
 )
 from ecrf.models.organisation import Membership, Site, Study, StudySite
+from ecrf.models.plans import AnalysisPlanVersion
 from ecrf.models.protocol import (
     Analyte,
     Arm,
@@ -28,6 +29,7 @@ from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit
 
 __all__ = [
     "AdverseEvent",
+    "AnalysisPlanVersion",
     "Allocation",
     "AllocationMethod",
     "Analyte",

@@ -157,6 +157,10 @@ def test_aclf_follows_its_plan_weeks_medians_and_rank_tests(reports):
     assert week_48["arms"][0]["within"][0]["label"] == "Wilcoxon signed-rank"
 
 
+def test_the_demo_reports_follow_the_loaded_plans_and_say_which(reports):
+    assert {code: report["plan"]["version"] for code, report in reports.items()} == {"DLC": "1.0", "ACLF": "1.0"}
+
+
 def test_reports_are_strict_json(reports):
     for report in reports.values():
         json.dumps(report, allow_nan=False)

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from ecrf.models import ProtocolVersion
+from ecrf.models import AnalysisPlanVersion, ProtocolVersion
 from ecrf.roles import Role
 from ecrf.services import organisation
 
@@ -60,6 +60,23 @@ def test_seed_demo_completes_a_database_loaded_by_an_older_demo(db, settings):
     assert "protocol ACLF 1.0" in out.getvalue()
     assert set(ProtocolVersion.objects.values_list("study__code", flat=True)) == {"ACLF", "DLC"}
     assert coordinator.memberships.count() == 2
+
+
+def test_seed_demo_loads_the_analysis_plan_of_each_study(db, settings):
+    settings.DEMO_MODE = True
+    out = io.StringIO()
+    call_command("seed_demo", subjects=False, stdout=out)
+    assert "analysis plan DLC 1.0" in out.getvalue()
+    loaded = AnalysisPlanVersion.objects.values_list("study__code", "version", "loaded_by__username")
+    assert set(loaded) == {("ACLF", "1.0", "datamanager"), ("DLC", "1.0", "datamanager")}
+
+
+def test_seed_demo_reports_an_analysis_plan_changed_without_a_new_version(db, settings):
+    settings.DEMO_MODE = True
+    call_command("seed_demo", subjects=False, stdout=io.StringIO())
+    AnalysisPlanVersion.objects.filter(study__code="DLC").update(sha256="0" * 64)  # as if the file had been edited
+    with pytest.raises(CommandError, match=r"plan 1.0 of DLC is already loaded with different content"):
+        call_command("seed_demo", subjects=False, stdout=io.StringIO())
 
 
 def test_seed_demo_reports_a_protocol_file_changed_without_a_new_version(db, settings):

@@ -28,11 +28,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.http import urlsplit
 
-from ecrf.models import Membership, ProtocolVersion
+from ecrf.models import AnalysisPlanVersion, Membership, ProtocolVersion
 from ecrf.roles import Role
 from ecrf.services import events, subjects
 from ecrf.services import labs as lab_services
 from ecrf.services.organisation import DATA_MANAGER_GROUP, make_data_manager_staff
+from ecrf.services.plans import load_plan
 from ecrf.services.protocols import load_protocol
 from tests.conftest import give_first_infusion
 from tests.ecrf.protocol_fixture import changed
@@ -194,7 +195,7 @@ ADMIN_MODELS = {
             "concomitantmedication",
         ),
     ),
-    "protocol": ("ecrf", ("protocolversion",)),
+    "protocol": ("ecrf", ("protocolversion", "analysisplanversion")),
     "organisation": ("ecrf", ("membership", "site", "study")),
     "auth": ("auth", ("user", "group")),
     "lockout": ("axes", ("accessattempt", "accessfailurelog", "accesslog")),
@@ -466,6 +467,7 @@ def _place(study, site, records, staff, lockouts, admin_site=None):
         | lockouts
         | {
             "protocolversion": ProtocolVersion.objects.get(study=study),
+            "analysisplanversion": AnalysisPlanVersion.objects.get(study=study),
             "site": admin_site or site,
             "study": study,
             "membership": membership,
@@ -491,6 +493,8 @@ def _lockouts():
 def _build_world():
     trial = load_protocol(TRIAL_PROTOCOL, source_name="trial.toml").protocol.study
     other = load_protocol(OTHER_PROTOCOL, source_name="other.toml").protocol.study
+    for study in (trial, other):
+        load_plan(f'study = "{study.code}"\nversion = "1.0"\n', source_name=f"{study.code.lower()}_plan.toml")
     site_a, site_b, site_c = SiteFactory(code="SITE-A"), SiteFactory(code="SITE-B"), SiteFactory(code="SITE-C")
     for study, site in ((trial, site_a), (trial, site_b), (other, site_a), (other, site_c)):
         StudySiteFactory(study=study, site=site)

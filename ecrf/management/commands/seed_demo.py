@@ -1,5 +1,5 @@
-"""Load the demo: two sites, both seed protocols, one account per role, and synthetic subjects that reproduce
-the published flow of both trials. Only in DEMO_MODE: the passwords are public.
+"""Load the demo: two sites, both seed protocols and their analysis plans, one account per role, and synthetic
+subjects that reproduce the published flow of both trials. Only in DEMO_MODE: the passwords are public.
 """
 
 import argparse
@@ -12,12 +12,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from analysis.plan import PLANS
 from ecrf.demo.builder import TrialBuilder
 from ecrf.demo.cohorts import COHORTS
 from ecrf.demo.plans import plan_trial
 from ecrf.protocol_schema import ProtocolFileError
 from ecrf.roles import Role
 from ecrf.services import organisation
+from ecrf.services.plans import PlanFileError, load_plan_file
 from ecrf.services.protocols import load_protocol_file
 from ecrf.services.randomisation import generate_list
 
@@ -55,8 +57,8 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 created = self._load(seed, with_subjects=subjects)
-        except ProtocolFileError as error:
-            # A demo database from an older checkout holds the protocol files as they were then.
+        except (ProtocolFileError, PlanFileError) as error:
+            # A demo database from an older checkout holds the protocol and plan files as they were then.
             raise CommandError(
                 f"Demo not loaded: {error}. If this is a demo database from an older checkout, start afresh: "
                 "`make clean && make run` (removes var/, the demo database with it)."
@@ -83,6 +85,10 @@ class Command(BaseCommand):
                 created.append(f"protocol {result.protocol.study.code} {result.protocol.version}")
         studies = [organisation.ensure_study(code=p.study.code, title=p.study.title, sites=sites) for p in protocols]
         users = self._accounts(studies, sites[0], created)
+        for path in sorted(PLANS.glob("*.toml")):
+            result = load_plan_file(path, by=users["datamanager"])
+            if result.created:
+                created.append(f"analysis plan {result.plan.study.code} {result.plan.version}")
         for protocol in protocols:
             if protocol.is_randomised and not protocol.study.randomisation_lists.exists():
                 generate_list(study=protocol.study, slots_per_stratum=100, by=users["datamanager"])
