@@ -39,22 +39,18 @@ def _groups(report: dict) -> list[str]:
 
 def table_one(report: dict) -> Table:
     section = report["table_one"]
+    p_values = section.get("p_values", {"shown": True})
     heads = [f"{g['label']} (n={g['n']})" for g in section["groups"]]
+    tests = ["p (descriptive)", "Test"] if p_values.get("shown") else []
     rows = [
-        [
-            row["label"],
-            *[cell.get("text", "") for cell in row["cells"]],
-            p_text(row.get("p_value")),
-            row.get("test", ""),
-        ]
+        [row["label"], *[cell.get("text", "") for cell in row["cells"]]]
+        + ([p_text(row.get("p_value")), row.get("test", "")] if tests else [])
         for row in section["rows"]
     ]
     notes = ["Continuous rows: mean ± SD unless the row says median (range) or median (IQR); binary: n (%)."]
-    if any(row.get("p_value") is not None for row in section["rows"]):
-        notes.append("p-values are descriptive: baseline differences between randomised arms are due to chance.")
-    return Table(
-        "table-one", "Baseline characteristics (Table 1)", ["Characteristic", *heads, "p", "Test"], rows, notes
-    )
+    if p_values.get("note"):
+        notes.append(f"{p_values['note'][0].upper()}{p_values['note'][1:]}.")
+    return Table("table-one", "Baseline characteristics (Table 1)", ["Characteristic", *heads, *tests], rows, notes)
 
 
 def flow(report: dict) -> Table:
@@ -173,7 +169,7 @@ def hcc(report: dict) -> Table | None:
         f"Cause-specific Cox hazard ratio {ratio(cox)}, p {p_text(cox.get('p_wald'))} (Wald); "
         f"{report['plan']['hazard_ratio']}."
     ]
-    gray = section.get("gray")
+    gray = section.get("grays_test")
     if gray:
         notes.append(f"Gray's test: χ² = {number(gray.get('statistic'), 2)}, p {p_text(gray.get('p_value'))}.")
     return Table("hcc", "HCC: cumulative incidence with death competing (Aalen-Johansen)", columns, rows, notes)
@@ -183,7 +179,7 @@ def visits(report: dict, analyte: dict, label: str) -> Table:
     """One analyte per scheduled visit: n and summary per arm beside the between-arm test the plan names."""
     groups = _groups(report)
     tests = analyte["visits"][0]["between"] if analyte["visits"] else []
-    rank = any(t["test"] in ("mann_whitney", "wilcoxon") for t in tests)
+    rank = analyte.get("summary") == "median_iqr" or any(t["test"] in ("mann_whitney", "wilcoxon") for t in tests)
     summary = "median (IQR)" if rank else "mean ± SD"
     columns = ["Visit", *[f"{g}: n" for g in groups], *[f"{g}: {summary}" for g in groups]]
     columns += [f"p ({t['label']})" for t in tests]
@@ -193,10 +189,11 @@ def visits(report: dict, analyte: dict, label: str) -> Table:
         counts = [str(arms.get(g, {}).get("n", 0)) for g in groups]
         shown = [_summary(arms.get(g), rank) for g in groups]
         rows.append([visit["visit_code"], *counts, *shown, *[p_text(t.get("p_value")) for t in visit["between"]]])
-    notes = []
-    baseline = [int(c) for c in rows[0][1 : 1 + len(groups)]] if rows else []
-    if rows and any(int(c) < b for r in rows[1:] for c, b in zip(r[1 : 1 + len(groups)], baseline, strict=False)):
-        notes.append("Later visits compare the subjects still followed (survivors with a value), not everyone.")
+    notes = [
+        f"{summary[0].upper()}{summary[1:]} beside the test the plan names: " + ", ".join(t["label"] for t in tests)
+    ]
+    if analyte.get("note"):
+        notes.append(analyte["note"])
     return Table(f"visits-{analyte['analyte'].lower()}", f"{label} by visit and arm", columns, rows, notes)
 
 
@@ -283,11 +280,18 @@ def _adjusted(label: str, row: dict) -> str:
 
 
 def _follow_up(report: dict) -> list[str]:
-    follow = report["overall_survival"].get("median_follow_up")
+    follow = report["overall_survival"].get("follow_up")
     if not follow:
         return []
     unit = report["plan"]["time_unit"]
     return [
         "Median follow-up (reverse Kaplan-Meier): "
-        + "; ".join(f"{row['group']} {number(row.get('median'))} {unit}" for row in follow)
+        + "; ".join(
+            f"{row['group']} {number(row.get('median'))} {unit} (range {_span(row['range'])})" for row in follow
+        )
     ]
+
+
+def _span(bounds) -> str:
+    low, high = bounds or (None, None)
+    return f"{number(low)}–{number(high)}"

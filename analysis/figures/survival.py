@@ -69,7 +69,7 @@ def forest(subgroups: list[dict], *, group: str, reference: str, slug: str = "fo
     axes = figure.add_subplot()
     labels = []
     for y, (name, level) in enumerate(reversed(rows)):
-        labels.append(f"{name}: {level['level']}")
+        labels.append(f"{name}: {level.get('label', level['level'])}")
         if level.get("hazard_ratio") is None:
             axes.text(1.0, y, "not estimable", va="center", ha="center", fontsize=8, color="#555555")
             continue
@@ -81,9 +81,9 @@ def forest(subgroups: list[dict], *, group: str, reference: str, slug: str = "fo
     axes.set_xlabel(f"Hazard ratio, {group} over {reference} (log scale)")
     axes.set_title("Overall survival by subgroup, unadjusted Cox")
     description = "; ".join(
-        f"{name} {level['level']}: HR {level['hazard_ratio']:.2f}"
+        f"{name} {level.get('label', level['level'])}: HR {level['hazard_ratio']:.2f}"
         if level.get("hazard_ratio") is not None
-        else f"{name} {level['level']}: not estimable"
+        else f"{name} {level.get('label', level['level'])}: not estimable"
         for name, level in rows
     )
     return Drawn(figure, slug, "Forest plot of hazard ratios by subgroup", description)

@@ -217,7 +217,7 @@ def test_queries_per_page_do_not_grow_with_the_study(
     with CaptureQueriesContext(connection) as large:
         client.get(url)
     assert len(large) == len(small)
-    assert len(small) <= 20
+    assert len(small) <= 25
 
 
 def _survival_deaths(response) -> dict[str, int]:
