@@ -13,7 +13,8 @@ from decimal import Decimal
 from simple_history.utils import bulk_create_with_history
 
 from ecrf.code_patterns import format_code
-from ecrf.demo.plans import SubjectPlan
+from ecrf.demo.plans import DAYS_PER, SubjectPlan
+from ecrf.demo.values import passing_value, trajectory
 from ecrf.models import (
     AdverseEvent,
     Allocation,
@@ -34,7 +35,6 @@ from ecrf.models import (
     VisitStatus,
 )
 
-DAYS_PER = {"weeks": 7, "months": 365.25 / 12}
 DEATH_CAUSES = ["Liver failure", "Variceal bleeding", "Hepatorenal syndrome", "Sepsis"]
 
 
@@ -228,8 +228,8 @@ class TrialBuilder:
         self._save(LabValue, values)
 
     def _status(self, visit: Visit, plan: SubjectPlan, units: float) -> ClinicalStatus:
-        worse = plan.drift * units > 2
-        better = plan.drift * units < -2
+        worse = plan.severity(units) > 2
+        better = plan.severity(units) < -2
         ascites = plan.ascites
         if better and ascites == "moderate_severe":
             ascites = "mild"
@@ -254,7 +254,7 @@ class TrialBuilder:
                 )
                 continue
             baseline = plan.labs.get(analyte.code)
-            raw = baseline if units <= 0 else trajectory(analyte.code, baseline, plan.drift * units, self.rng)
+            raw = baseline if units <= 0 else trajectory(analyte.code, baseline, plan.severity(units), self.rng)
             if raw is None:
                 continue
             bounded = min(max(raw, analyte.hard_low), analyte.hard_high)
@@ -274,7 +274,11 @@ class TrialBuilder:
         infusions = self._save(InfusionEvent, infusions)
         self._save(ReleaseResult, [r for i in infusions if not i.is_placebo for r in self._release(i)])
         fevers = self._fevers(infusions, {s.pk: p for s, p in allocated})
-        self._save(AdverseEvent, fevers + [ae for s, p in allocated if (ae := self._fatal_sae(s, p))])
+        infused_at = defaultdict(list)
+        for infusion in infusions:
+            infused_at[infusion.subject_id].append(infusion.started_at)
+        fatal = [ae for s, p in allocated if (ae := self._fatal_sae(s, p, infused_at[s.pk]))]
+        self._save(AdverseEvent, fevers + fatal)
         self._save(EndpointEvent, [self._hcc(s, p) for s, p in allocated if p.hcc_time is not None])
         self._save(ConcomitantMedication, [m for s, p in allocated for m in self._medication(s, p)])
 
@@ -338,13 +342,13 @@ class TrialBuilder:
             event.infusion.save(update_fields=["reaction", "updated_at"])
         return events
 
-    def _fatal_sae(self, subject: Subject, plan: SubjectPlan) -> AdverseEvent | None:
+    def _fatal_sae(self, subject: Subject, plan: SubjectPlan, infused_at: list[datetime]) -> AdverseEvent | None:
         collected = self.protocol.endpoint_collections.filter(code="adverse_events").first()
         if plan.fate != "died" or collected is None:
             return None
         if (subject.death_date - plan.allocation_date).days > collected.collect_days:
             return None
-        onset = at(subject.death_date - timedelta(days=self.rng.randint(2, 10)), 8)
+        onset = self._fatal_onset(subject.death_date, plan.allocation_date, infused_at)
         return AdverseEvent(
             subject=subject,
             term=subject.death_cause,
@@ -358,6 +362,14 @@ class TrialBuilder:
             relatedness="not_related",
             outcome="fatal",
         )
+
+    def _fatal_onset(self, death: date, allocated: date, infused_at: list[datetime]) -> datetime:
+        """2-10 days before death, after allocation, and never in the two days after an infusion (or saline):
+        the disease kills these subjects, and an onset just after an infusion would read as a reaction to it."""
+        days = [d for d in range(2, 11) if death - timedelta(days=d) > allocated] or [0]
+        onsets = [at(death - timedelta(days=d), 8) for d in days]
+        clear = [o for o in onsets if not any(timedelta(0) <= o - i <= timedelta(hours=48) for i in infused_at)]
+        return self.rng.choice(clear or [at(death, 6)])
 
     def _hcc(self, subject: Subject, plan: SubjectPlan) -> EndpointEvent:
         method = self.rng.choices(["imaging", "imaging_afp", "histology"], weights=[6, 3, 1])[0]
@@ -383,26 +395,3 @@ class TrialBuilder:
                 )
             )
         return meds
-
-
-def trajectory(code: str, baseline: float | None, severity: float, rng: random.Random) -> float | None:
-    """A lab value after ``severity`` MELD-like points of change (negative: better), with assay noise."""
-    if baseline is None:
-        return None
-    noise = rng.gauss(1, 0.05)
-    if code in ("TBIL", "CREA", "ALT", "AST", "AFP"):
-        return baseline * math.exp(severity * (0.12 if code == "TBIL" else 0.04)) * noise
-    if code == "INR":
-        return 1 + (baseline - 1) * math.exp(severity * 0.08) * noise
-    if code == "PTA":
-        return baseline * math.exp(-severity * 0.05) * noise
-    if code in ("ALB", "CHE", "TC"):
-        return baseline * math.exp(-severity * 0.03) * noise
-    return baseline * noise
-
-
-def passing_value(comparator: str, threshold: float, rng: random.Random) -> float:
-    """A QC result comfortably on the passing side of its threshold."""
-    if comparator in (">", ">="):
-        return round(min(99.9, threshold + rng.uniform(1, max(2.0, (100 - threshold) * 0.8))), 1)
-    return round(threshold * rng.uniform(0.1, 0.6), 2)

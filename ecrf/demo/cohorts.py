@@ -2,7 +2,8 @@
 
 Every count here is a published figure (../shared/protocols.md, from the two papers); the demo reproduces
 them exactly. Timing splits (how many deaths before the landmark) are ours, chosen so that the hazard ratios
-fall on the published side of 1; the papers give only the hazard ratios.
+fall on the published side of 1; the papers give only the hazard ratios. So are the sizes of the lab changes
+(``meld_change``): the papers give their direction, not their size.
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ class Spread:
 
 @dataclass(frozen=True)
 class Events:
-    """``count`` events at times uniformly spread between ``start`` and ``end`` (unit of the cohort)."""
+    """``count`` events between ``start`` and ``end`` (unit of the cohort): uniformly spread, or with staggered
+    entry (``TrialCohort.as_of``) thinning out towards ``end`` (a triangular density peaking at ``start``), as
+    fewer subjects remain followed there."""
 
     count: int
     start: float
@@ -31,7 +34,7 @@ class Events:
 class ArmCohort:
     arm_code: str
     allocated: int
-    male: int
+    male: int  # among the allocated
     age: Spread
     labs: dict[str, Spread]
     withdrawn: int = 0
@@ -42,7 +45,10 @@ class ArmCohort:
     meld_above_15: int | None = None  # among the analysed
     child_pugh: tuple[int, int, int] | None = None  # A, B, C among the analysed
     ascites: int | None = None  # with ascites, among the analysed
-    meld_change_per_unit: float = 0.0  # typical MELD change per time unit among survivors
+    male_analysed: int | None = None  # of ``male``, how many among the analysed (else spread at random)
+    # Published median (range) follow-up of the analysed, in the cohort's unit: entry is staggered to give it.
+    follow_up: Spread | None = None
+    meld_change: float = 0.0  # typical MELD-like change of a survivor once settled (negative: better)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,10 @@ class TrialCohort:
     refused_consent: int = 0
     ineligible: int = 0
     background: tuple[str, ...] = field(default=())
+    # Data cut-off, ISO: if given, each subject enters ``ArmCohort.follow_up`` before it (within ``enrolment``)
+    # and survivors are followed to it; otherwise entry is spread evenly and survivors stop at ``follow_up``.
+    as_of: str | None = None
+    settle_time: float = 1.0  # time constant of survivors' lab changes, in time_unit
 
 
 # Trial A, ACLF (NCT01218464): 43 patients, 24 UC-MSC and 19 controls; deaths within 12 weeks 5 vs 11;
@@ -64,6 +74,7 @@ ACLF = TrialCohort(
     time_unit="weeks",
     follow_up=72,
     enrolment=("2009-03-03", "2010-09-03"),
+    settle_time=10,
     arms=(
         ArmCohort(
             arm_code="UCMSC",
@@ -82,7 +93,7 @@ ACLF = TrialCohort(
             lost=3,
             deaths=(Events(5, 1, 12),),
             infusion_fevers=2,
-            meld_change_per_unit=-0.35,
+            meld_change=-9,  # MELD fell in both arms, more with UC-MSC; ALB, CHE and PTA rose earlier (paper)
         ),
         ArmCohort(
             arm_code="CONTROL",
@@ -100,7 +111,7 @@ ACLF = TrialCohort(
             },
             lost=2,
             deaths=(Events(11, 1, 12),),
-            meld_change_per_unit=-0.12,
+            meld_change=-3,  # ALB "did not show any obvious change" with saline (paper, Fig. 3A)
         ),
     ),
 )
@@ -108,18 +119,23 @@ ACLF = TrialCohort(
 # Trial B, DLC (NCT01220492): 252 screened, 1 refused and 1 ineligible, 125 per arm; consent withdrawn 10/10;
 # lost 4 (control) and 7 (UC-MSC); analysed 111/108; HCC 23 control vs 13 UC-MSC; 7 infusion fevers.
 # Deaths: the paper gives HR 1.89 (control vs UC-MSC), 0.97 before 13 months and 3.68 after; our split follows.
+# Follow-up ran from October 2010 to October 2017 with a median of 57 (2-82) and 61 (1-85) months: patients
+# entered over about four years, so late entrants were followed for less than the protocol's 75 months.
 DLC = TrialCohort(
     study_code="DLC",
     time_unit="months",
     follow_up=75,
-    enrolment=("2010-10-15", "2011-12-31"),  # screening began 2010-10-15 (paper, Results)
+    enrolment=("2010-10-22", "2017-10-30"),  # screened between 2010-10-15 and 2017-10-30 (paper, Results)
+    as_of="2017-10-30",
+    settle_time=6,
     refused_consent=1,
     ineligible=1,
     arms=(
         ArmCohort(
             arm_code="CONTROL",
             allocated=125,
-            male=96 + 9,  # 96 of the 111 analysed; the 14 not analysed keep the same share
+            male=96 + 9,
+            male_analysed=96,  # 96/15 among the 111 analysed (paper, Table 1)
             age=Spread(47, low=19, high=65),
             labs={
                 "TP": Spread(61.5, sd=7.4),
@@ -135,17 +151,19 @@ DLC = TrialCohort(
             },
             withdrawn=10,
             lost=4,
-            deaths=(Events(7, 0.5, 13), Events(17, 13, 75)),
+            deaths=(Events(7, 2, 13), Events(17, 13, 75)),  # the shortest follow-up is 2 months
             hcc=(Events(3, 1, 8), Events(20, 8, 75)),
             meld_above_15=15,
             child_pugh=(20, 73, 18),
             ascites=93,
-            meld_change_per_unit=0.02,
+            follow_up=Spread(57, low=2, high=82),
+            meld_change=-1.5,  # ALB rose in both arms over 48 weeks (paper, Fig. 4A)
         ),
         ArmCohort(
             arm_code="UCMSC",
             allocated=125,
             male=94 + 15,
+            male_analysed=94,  # 94/14 among the 108 analysed
             age=Spread(48, low=21, high=65),
             labs={
                 "TP": Spread(62.8, sd=8.0),
@@ -161,13 +179,14 @@ DLC = TrialCohort(
             },
             withdrawn=10,
             lost=7,
-            deaths=(Events(7, 0.5, 13), Events(5, 13, 75)),
+            deaths=(Events(7, 1, 13), Events(5, 13, 75)),  # the shortest follow-up is 1 month
             hcc=(Events(3, 1, 8), Events(10, 8, 75)),
             infusion_fevers=7,
             meld_above_15=19,
             child_pugh=(14, 68, 26),
             ascites=86,
-            meld_change_per_unit=-0.03,
+            follow_up=Spread(61, low=1, high=85),
+            meld_change=-3.5,  # ALB higher than control at 24 and 48 weeks; PTA, CHE up and TBIL down (Fig. 4)
         ),
     ),
 )

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from analysis.scores import child_pugh, encephalopathy_category, meld
-from ecrf.demo.cohorts import ArmCohort, Spread, TrialCohort
+from ecrf.demo.cohorts import ArmCohort, Events, Spread, TrialCohort
+
+DAYS_PER = {"weeks": 7, "months": 365.25 / 12}
 
 # Baselines the papers do not give, for the analytes the panels still measure (CRF units).
 DEFAULT_LABS = {
@@ -24,6 +26,10 @@ DEFAULT_LABS = {
     "ALP": Spread(150, sd=60),
     "AFP": Spread(60, sd=90),
 }
+# A log-normal on the published mean +- SD has a tail no decompensated liver reaches (albumin of 54 g/L,
+# cholinesterase of 11 000 U/L): such baselines are redrawn.
+BASELINE_LIMITS = {"ALB": (15, 45), "PTA": (5, 105), "CHE": (600, 8500)}
+SYMMETRIC = {"ALB", "TP"}  # proteins: no long right tail, so a normal matches the published mean +- SD
 # Decimals the CRF keeps (as in the protocol files): baselines are rounded before their scores are checked.
 DECIMALS = {"INR": 2, "CREA": 0, "NA": 0, "ALT": 0, "AST": 0, "CHE": 0, "PTA": 0, "PLT": 0, "HB": 0, "UA": 0}
 
@@ -42,11 +48,20 @@ class SubjectPlan:
     end_time: float | None = None  # in the cohort's unit, from allocation
     hcc_time: float | None = None
     infusion_fever: bool = False
-    drift: float = 0.0  # MELD-like change per time unit; lab trajectories follow it
+    follow_up: float | None = None  # from allocation to the data cut-off, in the cohort's unit (staggered entry)
+    meld_change: float = 0.0  # MELD-like change once settled (negative: better); lab trajectories follow it
+    settle_time: float = 1.0  # the time constant of that change
+
+    def severity(self, units: float) -> float:
+        """MELD-like change ``units`` after allocation: it settles, as recovery (or decline) does."""
+        return self.meld_change * (1 - math.exp(-max(units, 0) / self.settle_time))
 
 
-def draw(spread: Spread, rng: random.Random) -> float:
-    """One value: log-normal matched to mean +- SD, or triangular on (low, high) with the given median."""
+def draw(spread: Spread, rng: random.Random, *, symmetric: bool = False) -> float:
+    """One value: log-normal (normal if ``symmetric``) matched to mean +- SD, or triangular on (low, high) with the
+    given median."""
+    if spread.sd is not None and symmetric:
+        return rng.gauss(spread.centre, spread.sd)
     if spread.sd is not None:
         sigma2 = math.log(1 + (spread.sd / spread.centre) ** 2)
         return rng.lognormvariate(math.log(spread.centre) - sigma2 / 2, math.sqrt(sigma2))
@@ -66,9 +81,21 @@ def plan_trial(cohort: TrialCohort, rng: random.Random) -> list[SubjectPlan]:
     plans += [_screen_failure("ineligible", rng) for _ in range(cohort.ineligible)]
     rng.shuffle(plans)
     first, last = (date.fromisoformat(d) for d in cohort.enrolment)
-    span = (last - first).days
-    for i, plan in enumerate(plans):
-        plan.allocation_date = first + timedelta(days=round(span * i / max(len(plans) - 1, 1)))
+    if cohort.as_of is None:
+        span = (last - first).days
+        for i, plan in enumerate(plans):
+            plan.allocation_date = first + timedelta(days=round(span * i / max(len(plans) - 1, 1)))
+        return plans
+    # Staggered entry: a subject followed F units to the data cut-off entered F units before it.
+    as_of, days_per_unit = date.fromisoformat(cohort.as_of), DAYS_PER[cohort.time_unit]
+    for plan in plans:
+        if plan.follow_up is None:  # a screen failure: any day of the recruitment
+            plan.follow_up = rng.uniform(0, (as_of - first).days / days_per_unit)
+        entry = as_of - timedelta(days=math.floor(plan.follow_up * days_per_unit) + rng.randint(0, 14))
+        plan.allocation_date = min(max(entry, first), last)
+        if plan.fate == "completed":  # one who entered on the first day is followed no further than the cut-off
+            plan.end_time = min(plan.end_time, (as_of - plan.allocation_date).days / days_per_unit)
+    plans.sort(key=lambda plan: plan.allocation_date)
     return plans
 
 
@@ -86,9 +113,9 @@ def _screen_failure(fate: str, rng: random.Random) -> SubjectPlan:
 def _plan_arm(cohort: TrialCohort, arm: ArmCohort, rng: random.Random) -> list[SubjectPlan]:
     fates = _fates(cohort, arm, rng)
     analysed = [i for i, (fate, _) in enumerate(fates) if fate in ("completed", "died")]
+    follow_ups = _follow_ups(arm, fates, analysed, rng)
     targets = _baseline_targets(arm, len(analysed), rng)
-    sexes = ["male"] * arm.male + ["female"] * (arm.allocated - arm.male)
-    rng.shuffle(sexes)
+    sexes = _sexes(arm, fates, analysed, rng)
     plans = []
     for i, (fate, end_time) in enumerate(fates):
         sex = sexes[i]
@@ -100,22 +127,93 @@ def _plan_arm(cohort: TrialCohort, arm: ArmCohort, rng: random.Random) -> list[S
             allocation_date=None,
             fate=fate,
             end_time=end_time,
+            follow_up=follow_ups[i],
         )
+        if fate == "completed" and plan.follow_up is not None:
+            plan.end_time = plan.follow_up  # survivors are followed to the data cut-off
         target = targets[analysed.index(i)] if i in analysed else None
         _draw_baseline(plan, arm, target, rng)
-        plan.drift = arm.meld_change_per_unit + rng.gauss(0, abs(arm.meld_change_per_unit) / 2 + 0.01)
-        if fate == "died":
-            plan.drift = abs(plan.drift) + 0.3 * (12 / max(end_time, 1))
+        _draw_course(plan, cohort, arm, rng)
         plans.append(plan)
-    _assign_hcc(arm, plans, rng)
+    _assign_hcc(arm, plans, rng, thinning=cohort.as_of is not None)
     for plan in rng.sample([p for p in plans if p.fate in ("completed", "died")], arm.infusion_fevers):
         plan.infusion_fever = True
     return plans
 
 
+def _draw_course(plan: SubjectPlan, cohort: TrialCohort, arm: ArmCohort, rng: random.Random) -> None:
+    """Survivors settle near the arm's change within ``settle_time``; the dying worsen until they die."""
+    if plan.fate == "died":
+        plan.meld_change, plan.settle_time = 6 + abs(rng.gauss(0, 2)), max(plan.end_time, 1)
+        return
+    plan.meld_change = arm.meld_change + rng.gauss(0, abs(arm.meld_change) / 2 + 0.5)
+    plan.settle_time = cohort.settle_time
+
+
+def _sexes(arm: ArmCohort, fates, analysed: list[int], rng: random.Random) -> list[str]:
+    """Sex per subject; with ``male_analysed`` the analysed get exactly that many men."""
+    if arm.male_analysed is None:
+        sexes = ["male"] * arm.male + ["female"] * (arm.allocated - arm.male)
+        rng.shuffle(sexes)
+        return sexes
+    inside = ["male"] * arm.male_analysed + ["female"] * (len(analysed) - arm.male_analysed)
+    outside_n = len(fates) - len(analysed)
+    outside = ["male"] * (arm.male - arm.male_analysed) + ["female"] * (outside_n - arm.male + arm.male_analysed)
+    rng.shuffle(inside)
+    rng.shuffle(outside)
+    return [inside.pop() if i in analysed else outside.pop() for i in range(len(fates))]
+
+
+def _follow_ups(arm: ArmCohort, fates, analysed: list[int], rng: random.Random) -> list[float | None]:
+    """Time from allocation to the data cut-off per subject, so the analysed have the published follow-up.
+
+    Uniform entry makes survivors' follow-up uniform up to the published maximum; its lower end is set so that the
+    reverse Kaplan-Meier median (deaths censored) is the published median. The dead and those who left get a
+    draw long enough for their exit (it only dates their entry).
+    """
+    if arm.follow_up is None:
+        return [None] * len(fates)
+    high, alive = arm.follow_up.high, [i for i in analysed if fates[i][0] == "completed"]
+    deaths = [fates[i][1] for i in analysed if fates[i][0] == "died"]
+
+    def spread(low: float) -> list[float]:
+        return [low + (high - low) * (k + 0.5) / len(alive) for k in range(len(alive))]
+
+    low, top = 0.0, high
+    for _ in range(40):  # the median grows with the lower end: bisect
+        middle = (low + top) / 2
+        low, top = (middle, top) if reverse_km_median(spread(middle), deaths) < arm.follow_up.centre else (low, middle)
+    pool = spread(low)
+    rng.shuffle(pool)
+    return [pool.pop() if i in alive else rng.uniform(max(low, time), high) for i, (_, time) in enumerate(fates)]
+
+
+def reverse_km_median(follow_ups: list[float], deaths: list[float]) -> float:
+    """Median follow-up by reverse Kaplan-Meier: reaching the cut-off alive is the event, a death is censored."""
+    times = sorted([(t, 1) for t in follow_ups] + [(t, 0) for t in deaths])
+    at_risk, survival = len(times), 1.0
+    for time, reached in times:
+        if reached:
+            survival *= 1 - 1 / at_risk
+            if survival <= 0.5:
+                return time
+        at_risk -= 1
+    return math.inf
+
+
+def event_times(windows: tuple[Events, ...], rng: random.Random, *, thinning: bool) -> list[float]:
+    """The times of each window's events, sorted; with ``thinning``, denser early in the window (see ``Events``)."""
+    if not thinning:
+        return sorted(rng.uniform(e.start, e.end) for e in windows for _ in range(e.count))
+    return sorted(rng.triangular(e.start, e.end, e.start) for e in windows for _ in range(e.count))
+
+
 def _fates(cohort: TrialCohort, arm: ArmCohort, rng: random.Random) -> list[tuple[str, float]]:
     limit = cohort.follow_up
-    fates = [("died", rng.uniform(events.start, events.end)) for events in arm.deaths for _ in range(events.count)]
+    deaths = event_times(arm.deaths, rng, thinning=cohort.as_of is not None)
+    if deaths and arm.follow_up is not None:
+        deaths[0] = arm.follow_up.low  # the published shortest follow-up is the earliest death
+    fates = [("died", time) for time in deaths]
     fates += [("withdrawn", rng.uniform(0.5, limit / 2)) for _ in range(arm.withdrawn)]
     fates += [("lost", rng.uniform(limit / 6, limit * 0.8)) for _ in range(arm.lost)]
     fates += [("completed", float(limit))] * (arm.allocated - len(fates))
@@ -141,13 +239,15 @@ def _baseline_targets(arm: ArmCohort, n: int, rng: random.Random) -> list[tuple 
 
 def _draw_baseline(plan: SubjectPlan, arm: ArmCohort, target, rng: random.Random) -> None:
     for _ in range(4000):
-        labs = {code: draw(spread, rng) for code, spread in {**DEFAULT_LABS, **arm.labs}.items()}
+        spreads = {**DEFAULT_LABS, **arm.labs}
+        labs = {code: draw(spread, rng, symmetric=code in SYMMETRIC) for code, spread in spreads.items()}
         if "INR" not in arm.labs:  # ACLF reports prothrombin activity; INR follows it loosely
             labs["INR"] = max(1.0, 1.2 + (45 - labs["PTA"]) * 0.045 + rng.gauss(0, 0.12))
         labs = {code: round(value, DECIMALS.get(code, 1)) for code, value in labs.items()}
         ascites = _ascites_for(target, rng)
         he_grade = rng.choices([0, 1, 2, 3], weights=[80, 10, 7, 3])[0]
-        if target is None or _meets(target, labs, ascites, he_grade):
+        plausible = all(low <= labs[code] <= high for code, (low, high) in BASELINE_LIMITS.items() if code in labs)
+        if plausible and (target is None or _meets(target, labs, ascites, he_grade)):
             break
     plan.labs, plan.ascites, plan.he_grade = labs, ascites, he_grade
 
@@ -171,13 +271,11 @@ def _meets(target, labs, ascites, he_grade) -> bool:
     return (score > 15) == above_15 and cp.grade == grade
 
 
-def _assign_hcc(arm: ArmCohort, plans: list[SubjectPlan], rng: random.Random) -> None:
+def _assign_hcc(arm: ArmCohort, plans: list[SubjectPlan], rng: random.Random, *, thinning: bool) -> None:
     """HCC among the analysed; a subject who also dies is diagnosed before death."""
-    times = sorted(rng.uniform(e.start, e.end) for e in arm.hcc for _ in range(e.count))
+    times = event_times(arm.hcc, rng, thinning=thinning)
     for time in times:
         candidates = [
-            p
-            for p in plans
-            if p.hcc_time is None and (p.fate == "completed" or (p.fate == "died" and p.end_time > time + 1))
+            p for p in plans if p.hcc_time is None and p.fate in ("completed", "died") and p.end_time > time + 1
         ]
         rng.choice(candidates).hcc_time = time

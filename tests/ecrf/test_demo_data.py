@@ -5,7 +5,7 @@ The demo is loaded once for this module, inside a transaction rolled back at the
 
 import io
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from statistics import mean, median, stdev
 
 import pytest
@@ -14,11 +14,12 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Q
 from django.test import RequestFactory, override_settings
+from lifelines import KaplanMeierFitter
 
 from analysis.scores import child_pugh, encephalopathy_category, meld
 from ecrf.code_patterns import sequence_of
 from ecrf.demo.cohorts import DLC
-from ecrf.demo.plans import plan_trial
+from ecrf.demo.plans import plan_trial, reverse_km_median
 from ecrf.models import (
     AdverseEvent,
     ClinicalStatus,
@@ -38,6 +39,7 @@ from ecrf.selectors.subjects import next_subject_code
 
 pytestmark = pytest.mark.django_db
 ANALYSED = (SubjectStatus.COMPLETED, SubjectStatus.DIED)
+DAYS_PER_MONTH = 365.25 / 12
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -316,3 +318,125 @@ def test_every_demo_code_fits_its_protocol_pattern_and_the_next_one_proposed_is_
     proposed = next_subject_code(study, site)
     assert proposed.startswith(f"{study_code}-BJ-5MC-")
     assert proposed not in {code for code, _ in codes}
+
+
+# What a statistician checks (issue 15) ---------------------------------------------------------------------
+@pytest.mark.parametrize(("arm", "men", "women"), [("CONTROL", 96, 15), ("UCMSC", 94, 14)])
+def test_dlc_analysed_men_and_women_are_the_published_96_15_and_94_14(arm, men, women):
+    analysed = Subject.objects.filter(study__code="DLC", allocation__arm__code=arm, status__in=ANALYSED)
+    assert (analysed.filter(sex="male").count(), analysed.filter(sex="female").count()) == (men, women)
+
+
+def test_no_adverse_event_begins_within_24_hours_of_saline_in_aclf_controls():
+    saline = InfusionEvent.objects.filter(subject__study__code="ACLF", is_placebo=True)
+    assert saline.exists()
+    starts = {}
+    for infusion in saline:
+        starts.setdefault(infusion.subject_id, []).append(infusion.started_at)
+    events = AdverseEvent.objects.filter(subject_id__in=starts)
+    after_saline = [
+        e for e in events if any(timedelta(0) <= e.onset_at - s <= timedelta(hours=24) for s in starts[e.subject_id])
+    ]
+    assert after_saline == []
+
+
+def lab_values(study_code, analyte, visit, arm):
+    rows = LabValue.objects.filter(
+        analyte__code=analyte,
+        value__isnull=False,
+        draw__visit__definition__code=visit,
+        draw__visit__subject__study__code=study_code,
+        draw__visit__subject__allocation__arm__code=arm,
+    ).values_list("draw__visit__subject_id", "value")
+    return {subject_id: float(value) for subject_id, value in rows}
+
+
+def median_change(study_code, analyte, visit, arm):
+    before, after = lab_values(study_code, analyte, "W0", arm), lab_values(study_code, analyte, visit, arm)
+    return median(after[s] - before[s] for s in after)
+
+
+@pytest.mark.parametrize("study_code", ["ACLF", "DLC"])
+def test_albumin_stays_in_the_range_of_cirrhotic_livers_at_every_visit(study_code):
+    """Decompensated or failing livers do not make 55 g/L of albumin; 35-50 g/L is a healthy adult's range."""
+    values = LabValue.objects.filter(
+        analyte__code="ALB", value__isnull=False, draw__visit__subject__study__code=study_code
+    ).values_list("draw__visit__definition__code", "draw__visit__subject__allocation__arm__code", "value")
+    by_visit_arm = {}
+    for visit, arm, value in values:
+        by_visit_arm.setdefault((visit, arm), []).append(float(value))
+    assert max(max(v) for v in by_visit_arm.values()) <= 50
+    assert all(22 <= median(v) <= 42 for v in by_visit_arm.values())
+
+
+@pytest.mark.parametrize(
+    ("study_code", "analyte", "upper"), [("ACLF", "PTA", 100), ("DLC", "PTA", 110), ("DLC", "CHE", 9000)]
+)
+def test_synthetic_liver_markers_stay_within_plausible_limits(study_code, analyte, upper):
+    values = LabValue.objects.filter(
+        analyte__code=analyte, value__isnull=False, draw__visit__subject__study__code=study_code
+    ).values_list("value", flat=True)
+    assert min(values) > 0
+    assert max(values) <= upper
+
+
+@pytest.mark.parametrize(("study_code", "visit"), [("ACLF", "W12"), ("ACLF", "W48"), ("DLC", "W24"), ("DLC", "W48")])
+def test_ucmsc_improves_liver_function_more_than_control_as_published(study_code, visit):
+    """Both papers: ALB, PTA and CHE rose and TBIL fell more with UC-MSC (ACLF Fig. 3, DLC Fig. 4)."""
+    for analyte in ("ALB", "PTA", "CHE"):
+        assert median_change(study_code, analyte, visit, "UCMSC") > median_change(study_code, analyte, visit, "CONTROL")
+    assert median_change(study_code, "TBIL", visit, "UCMSC") < min(
+        0, median_change(study_code, "TBIL", visit, "CONTROL")
+    )
+
+
+def test_dlc_albumin_rises_in_both_arms_by_week_48():
+    """DLC paper, Fig. 4A: "the levels of ALB had increased in comparison with the baseline in both groups"."""
+    assert median_change("DLC", "ALB", "W48", "CONTROL") > 0
+    assert median_change("DLC", "ALB", "W48", "UCMSC") > 0
+
+
+def follow_up_months(arm):
+    """(months from allocation to death or last contact, alive at the end) for each analysed DLC subject."""
+    subjects = Subject.objects.filter(study__code="DLC", allocation__arm__code=arm, status__in=ANALYSED).values_list(
+        "allocation__allocation_date", "death_date", "last_contact_date"
+    )
+    return [((death or last) - allocated).days / DAYS_PER_MONTH for allocated, death, last in subjects], [
+        death is None for _, death, _ in subjects
+    ]
+
+
+@pytest.mark.parametrize(("arm", "published", "low", "high"), [("CONTROL", 57, 2, 82), ("UCMSC", 61, 1, 85)])
+def test_dlc_median_follow_up_by_reverse_kaplan_meier_is_the_published_one(arm, published, low, high):
+    """DLC paper, Results: median follow-up 57 months (2-82) control, 61 months (1-85) UC-MSC."""
+    months, alive = follow_up_months(arm)
+    reverse = KaplanMeierFitter().fit(months, event_observed=alive)  # reaching the cut-off alive is the event
+    assert abs(reverse.median_survival_time_ - published) < 1
+    assert (round(min(months)), round(max(months))) == pytest.approx((low, high), abs=1)
+
+
+def test_dlc_survivors_are_followed_to_the_data_cut_off_so_late_entrants_have_less():
+    survivors = Subject.objects.filter(study__code="DLC", status=SubjectStatus.COMPLETED)
+    last_contacts = set(survivors.values_list("last_contact_date", flat=True))
+    assert date(2017, 10, 15) <= min(last_contacts)
+    assert max(last_contacts) <= date(2017, 10, 30)
+    months, alive = follow_up_months("CONTROL")
+    survivor_months = [m for m, a in zip(months, alive, strict=True) if a]
+    assert min(survivor_months) < 40
+    assert max(survivor_months) > 75
+
+
+def test_dlc_entry_is_staggered_over_years_after_screening_opened():
+    allocated = Subject.objects.filter(study__code="DLC", allocation__isnull=False).order_by(
+        "allocation__allocation_date"
+    )
+    dates = list(allocated.values_list("allocation__allocation_date", flat=True))
+    assert date(2010, 10, 15) <= dates[0]
+    assert (dates[-1] - dates[0]).days > 3 * 365
+    assert all(s.screening_date >= date(2010, 10, 15) for s in Subject.objects.filter(study__code="DLC"))
+
+
+def test_the_planners_reverse_kaplan_meier_median_agrees_with_lifelines():
+    follow_ups, deaths = [5, 8, 12, 20, 31, 40, 44], [3, 9, 15, 33]
+    expected = KaplanMeierFitter().fit(follow_ups + deaths, [True] * 7 + [False] * 4).median_survival_time_
+    assert reverse_km_median(follow_ups, deaths) == expected
