@@ -7,7 +7,7 @@ version in its own transaction (``ecrf.models.changes``), so a result is never s
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
@@ -39,6 +39,8 @@ class Cached:
     data_changed_at: datetime | None
     compute_ms: int
     warm: bool  # served from the cache, not computed in this call
+    keys: dict = field(default_factory=dict)  # what the report was computed from (data, protocol, plan versions)
+    figures: dict = field(default_factory=dict)  # SVG already drawn from this report, by name
 
 
 def study_report(study) -> dict:
@@ -95,7 +97,14 @@ def cached_report(study) -> Cached:
     stored = StudyReport.objects.filter(study=study, **keys).first()
     if stored is not None:
         return Cached(
-            stored.report, stored.trajectories, stored.computed_at, stored.data_changed_at, stored.compute_ms, True
+            stored.report,
+            stored.trajectories,
+            stored.computed_at,
+            stored.data_changed_at,
+            stored.compute_ms,
+            True,
+            keys,
+            stored.figures,
         )
     started = time.perf_counter()
     # As JSON gives them back: the same dicts whether computed now or read from the cache.
@@ -111,6 +120,14 @@ def cached_report(study) -> Cached:
             "compute_ms": compute_ms,
             "report": report,
             "trajectories": lines,
+            "figures": {},
         },
     )
-    return Cached(report, lines, computed_at, changed_at, compute_ms, warm=False)
+    return Cached(report, lines, computed_at, changed_at, compute_ms, False, keys, {})
+
+
+def remember_figure(study, cached: Cached, name: str, svg: str) -> None:
+    """Keep a figure drawn from ``cached`` beside it, unless the report was recomputed meanwhile (then the row's
+    keys differ and nothing is written: a figure of old numbers never joins a newer report)."""
+    cached.figures[name] = svg
+    StudyReport.objects.filter(study=study, **cached.keys).update(figures=cached.figures)

@@ -19,6 +19,7 @@ class StudyReport(models.Model):
     compute_ms = models.PositiveIntegerField(help_text="How long the computation took, in milliseconds.")
     report = models.JSONField()
     trajectories = models.JSONField(default=dict, help_text="Each subject's values per visit, for the figures.")
+    figures = models.JSONField(default=dict, help_text="SVG of the figures drawn from this report, by name.")
 
     def __str__(self):
         return f"report of study {self.study_id} at data version {self.data_version}"

@@ -3,8 +3,11 @@
 import textwrap
 
 import numpy as np
+from matplotlib.ticker import FixedLocator, NullLocator
 
 from analysis.figures.render import Drawn, new_figure
+
+MIN_GAP = 0.08  # of the time axis: closer report times would print their numbers at risk on top of each other
 
 
 def kaplan_meier(section: list[dict], colours: dict[str, str], *, time_unit: str, slug: str = "km") -> Drawn:
@@ -65,11 +68,13 @@ def cumulative_incidence(section: list[dict], colours: dict[str, str], *, time_u
 def forest(subgroups: list[dict], *, group: str, reference: str, slug: str = "forest") -> Drawn:
     """Hazard ratios with 95% CI per subgroup level (report ``overall_survival.subgroups``), on a log axis."""
     rows = [(sub["label"], level) for sub in subgroups for level in sub["levels"]]
-    figure = new_figure(7.0, 1.2 + 0.32 * max(len(rows), 1))
+    figure = new_figure(8.0, 1.2 + 0.32 * max(len(rows), 1))
     axes = figure.add_subplot()
     labels = []
     for y, (name, level) in enumerate(reversed(rows)):
-        labels.append(f"{name}: {level.get('label', level['level'])}")
+        labels.append(
+            f"{name}: {level.get('label', level['level'])} (n={level.get('n_group', 0) + level.get('n_reference', 0)})"
+        )
         if level.get("hazard_ratio") is None:
             axes.text(1.0, y, "not estimable", va="center", ha="center", fontsize=8, color="#555555")
             continue
@@ -77,6 +82,19 @@ def forest(subgroups: list[dict], *, group: str, reference: str, slug: str = "fo
         axes.plot([level["hazard_ratio"]], [y], marker="s", color="#000000", markersize=5)
     axes.axvline(1.0, color="#777777", linewidth=0.8, linestyle="--")
     axes.set_xscale("log")
+    bounds = [v for _, level in rows for v in (level.get("ci_lower"), level.get("ci_upper")) if v]
+    ticks = [
+        t
+        for t in (0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+        if min(bounds, default=0.5) / 2 <= t <= max(bounds, default=2) * 2
+    ]
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.set_xticklabels([f"{t:g}" for t in ticks])
+    for y, (_, level) in enumerate(reversed(rows)):
+        if level.get("hazard_ratio") is not None:
+            text = f"{level['hazard_ratio']:.2f} ({level['ci_lower']:.2f}–{level['ci_upper']:.2f})"
+            axes.annotate(text, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=8)
     axes.set_yticks(range(len(labels)), labels)
     axes.set_xlabel(f"Hazard ratio, {group} over {reference} (log scale)")
     axes.set_title("Overall survival by subgroup, unadjusted Cox")
@@ -90,20 +108,27 @@ def forest(subgroups: list[dict], *, group: str, reference: str, slug: str = "fo
 
 
 def at_risk_times(section: list[dict]) -> list[float]:
-    """Time 0 and the report times the engine gave numbers at risk for."""
-    return [0.0, *[point["time"] for point in section[0]["at_times"]]] if section else [0.0]
+    """Time 0 and the report times the engine gave numbers at risk for, leaving out a time too close to the one
+    before it to be read apart on the axis (72 and 75 months); the table under the figure has them all."""
+    times = [0.0]
+    every = [point["time"] for point in section[0]["at_times"]] if section else []
+    for time in every:
+        if time - times[-1] >= MIN_GAP * (max(every) or 1.0):
+            times.append(time)
+    return times
 
 
-def at_risk(arm: dict) -> list[int]:
-    """The arm's numbers at risk at ``at_risk_times``: everyone at 0, then the engine's counts."""
-    return [arm["n"], *[point["at_risk"] for point in arm["at_times"]]]
+def at_risk(arm: dict, times: list[float]) -> list[int]:
+    """The arm's numbers at risk at ``times``: everyone at 0, then the engine's counts."""
+    counts = {point["time"]: point["at_risk"] for point in arm["at_times"]}
+    return [arm["n"] if time == 0 else counts[time] for time in times]
 
 
 def _at_risk_table(axes, section, colours) -> list[float]:
     times = at_risk_times(section)
     axes.set_yticks(range(len(section)), [textwrap.fill(arm["group"], 22) for arm in reversed(section)])
     for y, arm in enumerate(reversed(section)):
-        for time, count in zip(times, at_risk(arm), strict=True):
+        for time, count in zip(times, at_risk(arm, times), strict=True):
             axes.text(time, y, str(count), ha="center", va="center", color=colours[arm["group"]], fontsize=9)
         axes.get_yticklabels()[y].set_color(colours[arm["group"]])
     axes.set_ylim(-0.6, len(section) - 0.4)

@@ -11,7 +11,7 @@ from analysis.figures import labs as lab_figures
 from analysis.figures import overview as overview_figures
 from analysis.figures import survival as survival_figures
 from analysis.figures.render import Drawn, arm_colours, render
-from analysis.live import cached_report
+from analysis.live import cached_report, remember_figure
 from ecrf.selectors import dashboard as operations
 from ecrf.selectors.protocols import arms_and_endpoints
 
@@ -75,6 +75,15 @@ def inline(drawn: Drawn) -> dict:
     svg = render(drawn, "svg").decode("utf-8")
     svg = svg[svg.index("<svg") :]
     return {"slug": drawn.slug, "title": drawn.title, "description": drawn.description, "svg": mark_safe(svg)}  # noqa: S308 -- our own matplotlib output
+
+
+def inline_cached(scope, name: str, cached) -> dict:
+    """``inline(figure(...))`` of an arm-level figure, drawn once per report (and per set of linked sites, for
+    the trajectories whose lines link to subject pages) and kept beside the report."""
+    key = f"{name}|{','.join(site.code for site in scope.link_sites)}" if name.startswith("lines-") else name
+    if key not in cached.figures:
+        remember_figure(scope.study, cached, key, inline(figure(scope, name, cached)))
+    return {**cached.figures[key], "svg": mark_safe(cached.figures[key]["svg"])}  # noqa: S308 -- as above
 
 
 def table(scope, name: str, cached=None, ops: dict | None = None) -> panels.Table:

@@ -49,15 +49,15 @@ def overview(request, study_code: str):
 def survival(request, study_code: str):
     scope = _arm_scope(request, study_code)
     cached = _cached(scope)
-    figures = [content.figure(scope, "km", cached)]
+    names = ["km"]
     if "hcc" in cached.report:
-        figures.append(content.figure(scope, "cif", cached))
+        names.append("cif")
     if cached.report["overall_survival"].get("subgroups"):
-        figures.append(content.figure(scope, "forest", cached))
+        names.append("forest")
     tables = [content.table(scope, name, cached) for name in ("survival", "at-risk", "os-comparisons")]
     if "hcc" in cached.report:
         tables.append(content.table(scope, "hcc", cached))
-    context = {"figures": [content.inline(f) for f in figures], "tables": tables}
+    context = {"figures": [content.inline_cached(scope, name, cached) for name in names], "tables": tables}
     return _page(request, scope, "survival", context, cached)
 
 
@@ -78,7 +78,7 @@ def labs(request, study_code: str):
         "analytes": [(a, labels.get(a, a)) for a in analytes],
         "chosen": chosen,
         "tables": [content.table(scope, f"visits-{code}", cached)],
-        "figures": [content.inline(content.figure(scope, f"{kind}-{code}", cached)) for kind in ("visits", "lines")],
+        "figures": [content.inline_cached(scope, f"{kind}-{code}", cached) for kind in ("visits", "lines")],
     }
     return _page(request, scope, "labs", context, cached)
 

@@ -228,3 +228,24 @@ def _survival_deaths(response) -> dict[str, int]:
         cells = page[start:].split("<td>")[1:3]
         deaths[arm] = int(cells[1].split("</td>")[0])
     return deaths
+
+
+def test_a_figure_is_drawn_once_per_report_and_never_joins_a_newer_one(trial, coordinator_a):
+    from analysis.live import remember_figure
+    from analysis.models import StudyReport
+
+    study = trial[0].study
+    old = cached_report(study)
+    subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+    cached_report(study)  # recomputed: the row now holds the newer report
+    remember_figure(study, old, "km", {"svg": "<svg>old numbers</svg>"})
+    assert StudyReport.objects.get(study=study).figures == {}
+
+
+def test_the_survival_page_draws_its_figures_once(trial, investigator_a, signed_in):
+    from analysis.models import StudyReport
+
+    client = signed_in(investigator_a)
+    first = client.get(reverse("analysis:survival", args=["TRIAL"])).content
+    assert set(StudyReport.objects.get(study=trial[0].study).figures) == {"km"}
+    assert client.get(reverse("analysis:survival", args=["TRIAL"])).content.count(b"<svg") == first.count(b"<svg")

@@ -50,8 +50,14 @@ def test_kaplan_meier_shows_the_engines_numbers_at_risk_under_the_axis():
     shown = texts(parse(render(survival.kaplan_meier(SECTION, COLOURS, time_unit="months"), "svg")))
     for number in ("10", "7", "4", "9", "6", "3"):
         assert number in shown
-    assert survival.at_risk(SECTION[0]) == [10, 7, 4]
+    assert survival.at_risk(SECTION[0], [0.0, 6.0, 12.0]) == [10, 7, 4]
     assert survival.at_risk_times(SECTION) == [0.0, 6.0, 12.0]
+
+
+def test_a_report_time_too_close_to_the_last_is_left_off_the_figure_not_the_table():
+    arm = km_arm("Cells", 10, (7, 4))
+    arm["at_times"].append({"time": 12.5, "at_risk": 2})
+    assert survival.at_risk_times([arm]) == [0.0, 6.0, 12.0]
 
 
 def test_each_arm_has_one_curve_in_its_colour():
@@ -115,4 +121,4 @@ def test_forest_marks_a_level_without_estimate():
     ]
     root = parse(render(survival.forest(subgroups, group="Cells", reference="Control"), "svg"))
     assert "not estimable" in texts(root)
-    assert "Sex: female" in texts(root)
+    assert "Sex: female (n=0)" in texts(root)

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from analysis.figures.survival import at_risk, at_risk_times
 from analysis.live import cached_report
 from ecrf.models import Site, Study
 from ecrf.roles import Role
@@ -37,8 +38,9 @@ def test_investigator_reads_survival_with_the_engines_numbers_at_risk(page, live
     expect(km).to_have_attribute("role", "img")
     expect(km.locator("g[id^='km-curve-']")).to_have_count(2)
     shown = [text.strip() for text in km.locator("text").all_text_contents()]
-    for arm in cached_report(demo_study).report["overall_survival"]["kaplan_meier"]:
-        for count in [arm["n"], *[point["at_risk"] for point in arm["at_times"]]]:
+    section = cached_report(demo_study).report["overall_survival"]["kaplan_meier"]
+    for arm in section:
+        for count in at_risk(arm, at_risk_times(section)):
             assert str(count) in shown
     page.screenshot(path=tmp_path / "survival.png", full_page=True)
 
