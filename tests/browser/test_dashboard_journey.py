@@ -43,6 +43,10 @@ def test_investigator_reads_survival_with_the_engines_numbers_at_risk(page, live
         for count in at_risk(arm, at_risk_times(section)):
             assert str(count) in shown
     page.screenshot(path=tmp_path / "survival.png", full_page=True)
+    page.emulate_media(media="print")
+    expect(page.locator(".print-footer")).to_contain_text("results as of")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    page.emulate_media(media="screen")
 
     figure = page.locator("#figure-km")
     with page.expect_download() as svg:
