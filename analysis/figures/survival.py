@@ -7,7 +7,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from analysis.figures.render import Drawn, new_figure
 
-MIN_GAP = 0.08  # of the time axis: closer report times would print their numbers at risk on top of each other
+MIN_GAP = 0.05  # of the time axis: closer report times would print their numbers at risk on top of each other
 
 
 def kaplan_meier(section: list[dict], colours: dict[str, str], *, time_unit: str, slug: str = "km") -> Drawn:
