@@ -249,3 +249,42 @@ def test_the_survival_page_draws_its_figures_once(trial, investigator_a, signed_
     first = client.get(reverse("analysis:survival", args=["TRIAL"])).content
     assert set(StudyReport.objects.get(study=trial[0].study).figures) == {"km"}
     assert client.get(reverse("analysis:survival", args=["TRIAL"])).content.count(b"<svg") == first.count(b"<svg")
+
+
+TRIAL_PLAN = """study = "TRIAL"
+version = "1.0"
+[[table_one]]
+column = "age_years"
+label = "Age (years)"
+[[table_one]]
+column = "sex"
+label = "Male"
+kind = "binary"
+level = "male"
+"""
+
+
+def test_the_baseline_page_shows_table_ones_cells_from_the_report(trial, investigator_a, signed_in):
+    from django.utils.html import escape
+
+    from ecrf.services.plans import load_plan
+
+    load_plan(TRIAL_PLAN, source_name="trial-plan.toml")
+    page = signed_in(investigator_a).get(reverse("analysis:baseline", args=["TRIAL"])).content.decode()
+    rows = cached_report(trial[0].study).report["table_one"]["rows"]
+    assert [row["label"] for row in rows] == ["Age (years)", "Male"]
+    for row in rows:
+        assert f'<th scope="row">{escape(row["label"])}</th>' in page
+        for cell in row["cells"]:
+            assert f"<td>{escape(cell['text'])}</td>" in page
+
+
+def test_the_safety_page_counts_what_the_report_counts(trial, investigator_a, signed_in):
+    from django.utils.html import escape
+
+    page = signed_in(investigator_a).get(reverse("analysis:safety", args=["TRIAL"])).content.decode()
+    section = cached_report(trial[0].study).report["adverse_events"]
+    assert section["overall"]
+    for row in section["overall"]:
+        assert f'<th scope="row">{escape(row["label"])}</th>' in page
+    assert [f"{group['group']} (n={group['n']})" in page for group in section["groups"]] == [True, True]
