@@ -2,11 +2,12 @@
 
 Pure: a function of the study's frames (analysis/datasets.py), its analysis plan (analysis/plan.py) and the two
 arms compared. Sections: CONSORT flow, Table 1, overall survival (Kaplan-Meier, log-rank, Cox unadjusted,
-adjusted for covariates and stratified, landmark windows, reverse Kaplan-Meier follow-up, hazard ratios by
-subgroup with the interaction test, and an all-randomised sensitivity analysis), HCC with death competing
-(Aalen-Johansen, Gray's test, cause-specific Cox, landmarks) when the protocol follows HCC, labs and MELD per
-visit, adverse events. Every hazard ratio is ``arms.group`` over ``arms.reference``, and says so. The
-dashboards and ``manage.py analysis_report`` read this dict.
+adjusted for covariates and stratified, landmark windows and the Kaplan-Meier from each landmark, reverse
+Kaplan-Meier follow-up, hazard ratios by subgroup with the interaction test, and an all-randomised sensitivity
+analysis), HCC with death competing (Aalen-Johansen, Gray's test, cause-specific Cox, landmarks and the
+incidence from each) when the protocol follows HCC, labs and MELD per visit, adverse events. Every hazard ratio
+is ``arms.group`` over ``arms.reference``, and says so. The dashboards and ``manage.py analysis_report`` read
+this dict.
 """
 
 import pandas as pd
@@ -15,6 +16,7 @@ from analysis.competing import cumulative_incidence, grays_test
 from analysis.endpoints import DAYS_PER_MONTH
 from analysis.flow import consort
 from analysis.follow_up import median_follow_up
+from analysis.landmarks import incidence_from_landmarks, survival_from_landmarks
 from analysis.longitudinal import by_visit
 from analysis.plan import Arms, Plan
 from analysis.safety import ae_summary
@@ -114,6 +116,13 @@ def _overall_survival(times: pd.DataFrame, plan: Plan, arms: Arms, *, everyone: 
             compare_arms(times, **survival, **two_arms, window=window).as_dict()
             for window in windows(plan.survival_landmarks)
         ],
+        "landmark_curves": survival_from_landmarks(
+            times,
+            **survival,
+            groups=[arms.group, arms.reference],
+            landmarks=plan.survival_landmarks,
+            report_times=plan.report_times,
+        ),
         "subgroups": [
             subgroup_hazard_ratios(
                 times, **survival, **two_arms, column=subgroup.column, label=subgroup.label, levels=_levels(subgroup)
@@ -179,6 +188,13 @@ def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
             {"method": CAUSE_SPECIFIC, **compare_arms(times, **hcc, **two_arms, window=window).as_dict()}
             for window in windows(plan.hcc_landmarks)
         ],
+        "landmark_curves": incidence_from_landmarks(
+            times,
+            **hcc,
+            groups=[arms.group, arms.reference],
+            landmarks=plan.hcc_landmarks,
+            report_times=plan.report_times,
+        ),
     }
 
 

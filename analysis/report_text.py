@@ -107,6 +107,7 @@ def _overall_survival(section: dict, unit: str) -> list[str]:
     if "cox_stratified" in section:
         lines += _adjusted(section["cox_stratified"])
     lines += [_landmark(row, unit, "deaths") for row in section["landmarks"]]
+    lines += [_at_landmark(entry, unit, "alive") for entry in section.get("landmark_curves", [])]
     lines += _follow_up(section.get("follow_up", []), unit)
     if "all_randomised" in section:
         lines += _all_randomised(section["all_randomised"], unit)
@@ -187,6 +188,12 @@ def _landmark(row: dict, unit: str, events: str) -> str:
     return _comparison(f"Landmark {_window(row['window'], unit)} ({counts})", row)
 
 
+def _at_landmark(entry: dict, unit: str, state: str) -> str:
+    """Who the curve from a landmark starts with: the number at risk there per arm."""
+    at_risk = ", ".join(f"{row['group']} {row['n']}" for row in entry["at_risk"])
+    return f"At risk at {entry['landmark']:g} {unit} ({state} and followed): {at_risk}"
+
+
 def _follow_up(arms: list[dict], unit: str) -> list[str]:
     if not arms:
         return []
@@ -222,6 +229,7 @@ def _hcc(section: dict, unit: str) -> list[str]:
     cause_specific = section["cause_specific_cox"]
     lines.append(_comparison(cause_specific["method"], cause_specific))
     lines += [_landmark(row, unit, "HCC") for row in section["landmarks"]]
+    lines += [_at_landmark(entry, unit, "alive without HCC") for entry in section.get("landmark_curves", [])]
     return lines
 
 

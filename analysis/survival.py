@@ -257,7 +257,7 @@ def _km_group(part: pd.DataFrame, duration: str, event: str, group: str, at_time
             "median": None,
             "median_reached": False,
             "median_ci": [None, None],
-            "at_times": [],
+            "at_times": [_nobody(time) for time in at_times],  # nobody at risk, no estimate: the table shows 0
             "curve": {"time": [], "survival": [], "ci_lower": [], "ci_upper": []},
         }
     fitted = KaplanMeierFitter().fit(part[duration].astype(float), (part[event] == 1).astype(int))
@@ -278,6 +278,10 @@ def _km_group(part: pd.DataFrame, duration: str, event: str, group: str, at_time
             "ci_upper": [number(v) for v in band.iloc[:, 1]],
         },
     }
+
+
+def _nobody(time: float) -> dict:
+    return {"time": time, "survival": None, "ci_lower": None, "ci_upper": None, "at_risk": 0}
 
 
 def _at_time(fitted: KaplanMeierFitter, band: pd.DataFrame, durations: pd.Series, time: float) -> dict:

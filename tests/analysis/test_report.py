@@ -85,6 +85,17 @@ def test_dlc_hcc_hazard_is_higher_with_control_and_death_competes(dlc):
     assert incidence[CONTROL]["at_times"][-1]["incidence"] > incidence[UCMSC]["at_times"][-1]["incidence"]
 
 
+def test_dlc_curves_from_the_landmarks_start_with_the_subjects_of_the_window_after_them(dlc):
+    survival, hcc = dlc["overall_survival"], dlc["hcc"]
+    (after_13,), (after_8,) = survival["landmark_curves"], hcc["landmark_curves"]
+    assert (after_13["landmark"], after_8["landmark"]) == (13, 8)
+    for entry, window in ((after_13, survival["landmarks"][1]), (after_8, hcc["landmarks"][1])):
+        assert [row["n"] for row in entry["at_risk"]] == [window["n_group"], window["n_reference"]]
+    control = by_group(after_13["kaplan_meier"])[CONTROL]
+    assert [row["time"] for row in control["at_times"]] == [11, 23, 35, 47, 59, 62]
+    assert by_group(after_8["cumulative_incidence"])[CONTROL]["competing"] > 0
+
+
 def test_dlc_kaplan_meier_counts_the_analysed_population(dlc):
     curves = by_group(dlc["overall_survival"]["kaplan_meier"])
     assert (curves[CONTROL]["n"], curves[UCMSC]["n"]) == (111, 108)

@@ -73,3 +73,11 @@ def test_a_long_adverse_event_label_is_printed_whole():
     cells = [{"subjects": 0, "percent": 0.0}, {"subjects": 2, "percent": 8.3}]
     summary = {"groups": [{"group": arm, "n": 24} for arm in ARMS], "overall": [{"label": label, "cells": cells}]}
     assert label in report_text._adverse_events({**summary, "by_term": [], "related": ["possible"]})
+
+
+def test_each_survival_landmark_prints_the_number_at_risk_per_arm_there():
+    at_risk = [{"group": "Control", "n": 80}, {"group": "UC-MSC", "n": 85}]
+    section = {"landmarks": [], "landmark_curves": [{"landmark": 13, "at_risk": at_risk, "kaplan_meier": []}]}
+    section |= {"kaplan_meier": [], "logrank": {"statistic": None, "p_value": None}, "cox_unadjusted": {"reason": "x"}}
+    lines = report_text._overall_survival(section, "months")
+    assert "At risk at 13 months (alive and followed): Control 80, UC-MSC 85" in lines
