@@ -1,4 +1,5 @@
-"""Kaplan-Meier curves with their numbers at risk, cumulative incidence, and the subgroup forest plot."""
+"""Kaplan-Meier curves with their numbers at risk, overall and from a landmark, cumulative incidence, and the
+subgroup forest plot."""
 
 import textwrap
 
@@ -13,6 +14,39 @@ MIN_GAP = 0.05  # of the time axis: closer report times would print their number
 def kaplan_meier(section: list[dict], colours: dict[str, str], *, time_unit: str, slug: str = "km") -> Drawn:
     """``section`` is the report's ``overall_survival.kaplan_meier``: a step curve per arm with its 95% band, and
     under the time axis the number at risk per arm at time 0 and at each of the plan's report times."""
+    figure = _survival_with_at_risk(
+        section,
+        colours,
+        slug=slug,
+        title="Overall survival, Kaplan-Meier with 95% confidence bands",
+        xlabel=f"Time since origin ({time_unit})",
+    )
+    return Drawn(figure, slug, "Kaplan-Meier estimate of overall survival by arm", _deaths(section, time_unit))
+
+
+def landmark(entry: dict, colours: dict[str, str], *, time_unit: str, slug: str = "landmark") -> Drawn:
+    """``entry`` is one of the report's ``overall_survival.landmark_curves``: per arm the Kaplan-Meier of the
+    subjects alive and followed at the landmark, time restarted there, with the numbers at risk from it (the
+    first column is the number at risk at the landmark)."""
+    section, at = entry["kaplan_meier"], f"{entry['landmark']:g}-{time_unit.removesuffix('s')}"
+    figure = _survival_with_at_risk(
+        section,
+        colours,
+        slug=slug,
+        title=f"Overall survival from the {at} landmark",
+        xlabel=f"Time since the landmark ({time_unit})",
+    )
+    at_risk = ", ".join(f"{row['group']} {row['n']}" for row in entry["at_risk"])
+    return Drawn(
+        figure,
+        slug,
+        f"Kaplan-Meier estimate of overall survival by arm from the {at} landmark",
+        f"At risk at the landmark: {at_risk}. From the landmark: {_deaths(section, time_unit)}",
+    )
+
+
+def _survival_with_at_risk(section: list[dict], colours: dict[str, str], *, slug: str, title: str, xlabel: str):
+    """Kaplan-Meier step curves with their bands over the table of numbers at risk, on one time axis."""
     figure = new_figure(7.0, 4.8)
     curves, table = figure.subplots(2, 1, height_ratios=[4, 1], sharex=True)
     for index, arm in enumerate(section):
@@ -26,18 +60,21 @@ def kaplan_meier(section: list[dict], colours: dict[str, str], *, time_unit: str
         )
     curves.set_ylim(0, 1.02)
     curves.set_ylabel("Overall survival (proportion alive)")
-    curves.set_title("Overall survival, Kaplan-Meier with 95% confidence bands")
+    curves.set_title(title)
     curves.legend(loc="lower left")
     times = _at_risk_table(table, section, colours)
-    table.set_xlabel(f"Time since origin ({time_unit})")
+    table.set_xlabel(xlabel)
     right = max([*times, _last_time(section, "survival")]) or 1.0
     curves.set_xlim(-0.01 * right, right * 1.03)
-    rows = "; ".join(
+    return figure
+
+
+def _deaths(section: list[dict], time_unit: str) -> str:
+    return "; ".join(
         f"{arm['group']}: {arm['n']} subjects, {arm['events']} deaths, median "
         + (f"{arm['median']:.1f} {time_unit}" if arm.get("median") is not None else "not reached")
         for arm in section
     )
-    return Drawn(figure, slug, "Kaplan-Meier estimate of overall survival by arm", rows)
 
 
 def cumulative_incidence(section: list[dict], colours: dict[str, str], *, time_unit: str, slug: str = "cif") -> Drawn:

@@ -122,3 +122,44 @@ def test_forest_marks_a_level_without_estimate():
     root = parse(render(survival.forest(subgroups, group="Cells", reference="Control"), "svg"))
     assert "not estimable" in texts(root)
     assert "Sex: female (n=0)" in texts(root)
+
+
+LANDMARK = {
+    "landmark": 13.0,
+    "at_risk": [{"group": "Cells", "n": 10}, {"group": "Control", "n": 9}],
+    "kaplan_meier": SECTION,
+}
+
+
+def landmark_svg():
+    return parse(render(survival.landmark(LANDMARK, COLOURS, time_unit="months", slug="lm13"), "svg"))
+
+
+def test_landmark_figure_has_one_curve_per_arm_in_its_colour():
+    curves = [group for group in landmark_svg().iter(f"{SVG}g") if group.get("id", "").startswith("lm13-curve-")]
+    assert len(curves) == 2
+    strokes = [path.get("stroke").lower() for curve in curves for path in curve.iter(f"{SVG}path")]
+    assert strokes == [TREATMENT.lower(), CONTROL.lower()]
+
+
+def test_landmark_figure_is_titled_by_its_landmark_and_counts_time_from_it():
+    shown = texts(landmark_svg())
+    assert "Overall survival from the 13-month landmark" in shown
+    assert "Time since the landmark (months)" in shown
+
+
+def test_landmark_figure_says_who_is_at_risk_at_the_landmark():
+    root = landmark_svg()
+    assert root.find(f"{SVG}desc").text.startswith("At risk at the landmark: Cells 10, Control 9.")
+    for number in ("10", "7", "4", "9", "6", "3"):
+        assert number in texts(root)
+
+
+def test_landmark_figure_draws_an_arm_with_nobody_left():
+    nobody = [{"time": time, "survival": None, "at_risk": 0} for time in (6.0, 12.0)]
+    empty = {"group": "Control", "n": 0, "events": 0, "median": None, "at_times": nobody}
+    empty["curve"] = {"time": [], "survival": [], "ci_lower": [], "ci_upper": []}
+    entry = {**LANDMARK, "kaplan_meier": [km_arm("Cells", 10, (7, 4)), empty]}
+    entry["at_risk"] = [{"group": "Cells", "n": 10}, {"group": "Control", "n": 0}]
+    root = parse(render(survival.landmark(entry, COLOURS, time_unit="months"), "svg"))
+    assert root.find(f"{SVG}title").text.endswith("from the 13-month landmark")
