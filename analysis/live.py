@@ -5,10 +5,13 @@ study's data version, protocol and plan are the ones it was computed from; any a
 version in its own transaction (``ecrf.models.changes``), so a result is never shown as current after a change.
 """
 
+import functools
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from django.utils import timezone
 from pydantic import ValidationError
@@ -23,6 +26,7 @@ from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
 
 DEFAULT_PLAN = "default plan"
+ANALYSIS = Path(__file__).resolve().parent
 
 
 class NoAnalysis(Exception):
@@ -93,6 +97,7 @@ def cached_report(study) -> Cached:
         "data_version": data_version,
         "protocol_version": protocol.version if protocol else "",
         "plan_version": f"{plan.version} {plan.sha256[:12]}" if plan else DEFAULT_PLAN,
+        "engine_version": engine_version(),
     }
     stored = StudyReport.objects.filter(study=study, **keys).first()
     if stored is not None:
@@ -124,6 +129,17 @@ def cached_report(study) -> Cached:
         },
     )
     return Cached(report, lines, computed_at, changed_at, compute_ms, False, keys, {})
+
+
+@functools.cache
+def engine_version() -> str:
+    """SHA-256 of the analysis code (engine, figures, tables, views): a release that computes or draws differently never
+    serves a result the previous one cached."""
+    digest = hashlib.sha256()
+    for path in sorted(ANALYSIS.rglob("*.py")):
+        if "migrations" not in path.parts:
+            digest.update(path.relative_to(ANALYSIS).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def remember_figure(study, cached: Cached, name: str, svg: str) -> None:

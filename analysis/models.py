@@ -14,6 +14,9 @@ class StudyReport(models.Model):
     data_version = models.PositiveBigIntegerField()
     protocol_version = models.CharField(max_length=20)
     plan_version = models.CharField(max_length=40)
+    engine_version = models.CharField(
+        max_length=64, default="", help_text="SHA-256 of the analysis code that computed it: a new release recomputes."
+    )
     computed_at = models.DateTimeField()
     data_changed_at = models.DateTimeField(null=True, blank=True)
     compute_ms = models.PositiveIntegerField(help_text="How long the computation took, in milliseconds.")

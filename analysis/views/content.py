@@ -53,6 +53,12 @@ def figure(scope, name: str, cached=None, ops: dict | None = None) -> Drawn:
         return survival_figures.forest(
             report["overall_survival"]["subgroups"], group=plan["group"], reference=plan["reference"]
         )
+    if name.startswith("landmark-"):
+        entry = next(
+            (e for e in report["overall_survival"].get("landmark_curves", []) if landmark_name(e) == name), None
+        )
+        if entry is not None:
+            return survival_figures.landmark(entry, colours(scope), time_unit=unit, slug=name)
     kind, _, code = name.partition("-")
     analyte = next((a for a in report["longitudinal"] if a["analyte"].lower() == code), None)
     if analyte is not None and kind in ("visits", "lines"):
@@ -68,6 +74,11 @@ def figure(scope, name: str, cached=None, ops: dict | None = None) -> Drawn:
             link=lambda code: _subject_url(scope, pages, code),
         )
     raise Http404("No such figure.")
+
+
+def landmark_name(entry: dict) -> str:
+    """ "landmark-13" for the 13-month landmark (a decimal point reads as a dash: landmark-1-5)."""
+    return f"landmark-{entry['landmark']:g}".replace(".", "-")
 
 
 def inline(drawn: Drawn) -> dict:

@@ -49,7 +49,7 @@ def overview(request, study_code: str):
 def survival(request, study_code: str):
     scope = _arm_scope(request, study_code)
     cached = _cached(scope)
-    names = ["km"]
+    names = ["km", *(content.landmark_name(e) for e in cached.report["overall_survival"].get("landmark_curves", []))]
     if "hcc" in cached.report:
         names.append("cif")
     if cached.report["overall_survival"].get("subgroups"):

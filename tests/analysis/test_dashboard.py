@@ -247,7 +247,7 @@ def test_the_survival_page_draws_its_figures_once(trial, investigator_a, signed_
 
     client = signed_in(investigator_a)
     first = client.get(reverse("analysis:survival", args=["TRIAL"])).content
-    assert set(StudyReport.objects.get(study=trial[0].study).figures) == {"km"}
+    assert set(StudyReport.objects.get(study=trial[0].study).figures) == {"km"}  # TRIAL's plan has no landmark
     assert client.get(reverse("analysis:survival", args=["TRIAL"])).content.count(b"<svg") == first.count(b"<svg")
 
 
@@ -288,3 +288,23 @@ def test_the_safety_page_counts_what_the_report_counts(trial, investigator_a, si
     for row in section["overall"]:
         assert f'<th scope="row">{escape(row["label"])}</th>' in page
     assert [f"{group['group']} (n={group['n']})" in page for group in section["groups"]] == [True, True]
+
+
+def test_each_landmark_of_the_plan_has_its_figure_on_the_survival_page(trial, investigator_a, signed_in):
+    from ecrf.services.plans import load_plan
+
+    load_plan('study = "TRIAL"\nversion = "1.0"\ntime_unit = "days"\nsurvival_landmarks = [14]\n', source_name="p.toml")
+    client = signed_in(investigator_a)
+    page = client.get(reverse("analysis:survival", args=["TRIAL"])).content.decode()
+    assert 'id="figure-landmark-14"' in page
+    assert "Overall survival from the 14-day landmark" in page
+    svg = client.get(reverse("analysis:figure", args=["TRIAL", "landmark-14", "svg"]))
+    assert svg.status_code == 200
+
+
+def test_a_report_cached_by_other_analysis_code_is_recomputed(trial):
+    from analysis.models import StudyReport
+
+    cached_report(trial[0].study)
+    StudyReport.objects.filter(study=trial[0].study).update(engine_version="an older release")
+    assert cached_report(trial[0].study).warm is False
