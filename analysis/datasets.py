@@ -4,7 +4,7 @@ Every query is a ``.values()`` over a whole study (never one per subject), voide
 
 - ``subjects``: one row per screened subject; arm, site, status, the protocol's time origin, the dates that
   end follow-up, and the baseline covariates of Table 1 (``baseline_<ANALYTE>``, ``baseline_meld``,
-  ``meld_above_15``, ``child_pugh_grade``, ``ascites``).
+  ``meld_above_15``, ``child_pugh_grade``, ``ascites``, ``hbeag_positive``).
 - ``labs``: one row per lab value (subject, visit, study day from the time origin, analyte, value).
 - ``scores``: one row per lab draw with MELD, MELD-Na, MELD 3.0 and Child-Pugh (analysis/scores.py), using the
   clinical status assessed nearest the draw (within 7 days).
@@ -57,6 +57,8 @@ SUBJECT_FIELDS = {
 DATES = ("screening_date", "consent_date", "withdrawal_date", "last_contact_date", "death_date", "completion_date")
 LEFT = ("withdrawn", "lost_to_follow_up")
 NEAREST_STATUS = pd.Timedelta(days=7)
+# HBeAg immunoassays report a signal-to-cutoff ratio: reactive (positive) from 1.0 (ecrf/protocols, HBEAG).
+HBEAG_POSITIVE_S_CO = 1.0
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,7 @@ def _at_baseline(frame: pd.DataFrame, preference: list[str], by: list[str]) -> p
 
 
 def _with_baseline(subjects, labs, scores, preference: list[str]) -> pd.DataFrame:
-    """The Table 1 covariates: each analyte's baseline value, baseline MELD, MELD > 15, Child-Pugh, ascites."""
+    """The Table 1 covariates: each analyte's baseline value, baseline MELD, MELD > 15, Child-Pugh, ascites, HBeAg."""
     values = _at_baseline(labs, preference, ["pk", "analyte"]).pivot(index="pk", columns="analyte", values="value")
     values = values.add_prefix("baseline_").reset_index()
     scored = _at_baseline(scores.dropna(subset=["meld"]), preference, ["pk"])
@@ -269,6 +271,8 @@ def _with_baseline(subjects, labs, scores, preference: list[str]) -> pd.DataFram
     frame = frame.merge(status[["pk", "ascites"]].rename(columns={"ascites": "ascites_grade"}), on="pk", how="left")
     frame["meld_above_15"] = (frame["baseline_meld"] > 15).where(frame["baseline_meld"].notna())
     frame["ascites"] = frame["ascites_grade"].ne("none").where(frame["ascites_grade"].notna())
+    hbeag = frame.get("baseline_HBEAG", pd.Series(float("nan"), index=frame.index))  # absent: not in protocol
+    frame["hbeag_positive"] = (hbeag >= HBEAG_POSITIVE_S_CO).astype(object).where(hbeag.notna(), None)
     return frame
 
 

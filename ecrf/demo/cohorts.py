@@ -46,6 +46,7 @@ class ArmCohort:
     child_pugh: tuple[int, int, int] | None = None  # A, B, C among the analysed
     ascites: int | None = None  # with ascites, among the analysed
     male_analysed: int | None = None  # of ``male``, how many among the analysed (else spread at random)
+    hbeag_positive: int | None = None  # HBeAg positive among the analysed (None: HBeAg not measured)
     # Published median (range) follow-up of the analysed, in the cohort's unit: entry is staggered to give it.
     follow_up: Spread | None = None
     meld_change: float = 0.0  # typical MELD-like change of a survivor once settled (negative: better)
@@ -156,6 +157,7 @@ DLC = TrialCohort(
             meld_above_15=15,
             child_pugh=(20, 73, 18),
             ascites=93,
+            hbeag_positive=28,  # 28/111 (25.2%, paper, Table 1)
             follow_up=Spread(57, low=2, high=82),
             meld_change=-1.5,  # ALB rose in both arms over 48 weeks (paper, Fig. 4A)
         ),
@@ -185,6 +187,7 @@ DLC = TrialCohort(
             meld_above_15=19,
             child_pugh=(14, 68, 26),
             ascites=86,
+            hbeag_positive=30,  # 30/108 (27.8%)
             follow_up=Spread(61, low=1, high=85),
             meld_change=-3.5,  # ALB higher than control at 24 and 48 weeks; PTA, CHE up and TBIL down (Fig. 4)
         ),

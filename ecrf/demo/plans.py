@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from analysis.scores import child_pugh, encephalopathy_category, meld
 from ecrf.demo.cohorts import ArmCohort, Events, Spread, TrialCohort
+from ecrf.demo.values import hbeag_value
 
 DAYS_PER = {"weeks": 7, "months": 365.25 / 12}
 
@@ -76,6 +77,14 @@ def draw(spread: Spread, rng: random.Random, *, symmetric: bool = False) -> floa
 
 def plan_trial(cohort: TrialCohort, rng: random.Random) -> list[SubjectPlan]:
     """Every screened subject of the trial, in screening order."""
+    plans = _enrol(cohort, rng)
+    # HBeAg last, from a generator of its own: the draws before it (and the survival they give) do not move.
+    _assign_hbeag(cohort, plans, random.Random(rng.random()))
+    return plans
+
+
+def _enrol(cohort: TrialCohort, rng: random.Random) -> list[SubjectPlan]:
+    """The subjects with their arm, baseline, fate and entry date."""
     plans = [plan for arm in cohort.arms for plan in _plan_arm(cohort, arm, rng)]
     plans += [_screen_failure("refused", rng) for _ in range(cohort.refused_consent)]
     plans += [_screen_failure("ineligible", rng) for _ in range(cohort.ineligible)]
@@ -97,6 +106,21 @@ def plan_trial(cohort: TrialCohort, rng: random.Random) -> list[SubjectPlan]:
             plan.end_time = min(plan.end_time, (as_of - plan.allocation_date).days / days_per_unit)
     plans.sort(key=lambda plan: plan.allocation_date)
     return plans
+
+
+def _assign_hbeag(cohort: TrialCohort, plans: list[SubjectPlan], rng: random.Random) -> None:
+    """A baseline HBeAg (S/CO) per allocated subject: exactly the published positives among the analysed;
+    the withdrawn and lost are positive at the same rate."""
+    for arm in cohort.arms:
+        if arm.hbeag_positive is None:
+            continue
+        allocated = [p for p in plans if p.arm_code == arm.arm_code]
+        analysed = [i for i, p in enumerate(allocated) if p.fate in ("completed", "died")]
+        positive = set(rng.sample(analysed, arm.hbeag_positive))
+        rate = arm.hbeag_positive / len(analysed)
+        for i, plan in enumerate(allocated):
+            is_positive = i in positive if i in analysed else rng.random() < rate
+            plan.labs["HBEAG"] = hbeag_value(is_positive, rng)
 
 
 def _screen_failure(fate: str, rng: random.Random) -> SubjectPlan:

@@ -1,4 +1,4 @@
-"""Synthetic measurement values: lab results along a subject's course, and product QC results that pass."""
+"""Synthetic measurement values: lab results along a subject's course, HBeAg, and product QC results that pass."""
 
 import math
 import random
@@ -26,6 +26,13 @@ def trajectory(code: str, baseline: float | None, severity: float, rng: random.R
     if code in PER_POINT:
         return baseline * math.exp(severity * PER_POINT[code]) * noise
     return baseline * noise
+
+
+def hbeag_value(positive: bool, rng: random.Random) -> float:
+    """An HBeAg signal-to-cutoff ratio: reactive sera from just above 1 to hundreds, non-reactive below 1."""
+    if positive:
+        return round(min(1.01 + rng.lognormvariate(math.log(20), 1.5), 4000), 2)
+    return round(rng.uniform(0.05, 0.9), 2)
 
 
 def passing_value(comparator: str, threshold: float, rng: random.Random) -> float:

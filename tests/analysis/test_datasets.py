@@ -1,5 +1,6 @@
-"""The database as tidy DataFrames: baseline covariates, lab days, scores with the nearest clinical status,
-time to event from stored dates, hours from infusion to adverse event, and a query count that does not grow.
+"""The database as tidy DataFrames: baseline covariates (HBeAg status among them), lab days, scores with the
+nearest clinical status, time to event from stored dates, hours from infusion to adverse event, and a query count
+that does not grow.
 """
 
 from datetime import UTC, date, datetime
@@ -11,7 +12,20 @@ from analysis.datasets import study_data
 from analysis.scores import meld
 from ecrf.services import events, randomisation, subjects
 from ecrf.services import labs as lab_services
+from ecrf.services.protocols import load_protocol
 from tests.conftest import HIGH_MELD_LABS, LOW_MELD_LABS, give_first_infusion
+from tests.ecrf.protocol_fixture import changed
+from tests.factories import StudySiteFactory
+
+HBEAG = """[[analytes]]
+code = "HBEAG"
+label = "HBeAg"
+unit = "S/CO"
+decimals = 2
+hard_low = 0
+hard_high = 10000
+
+[[lab_panels]]"""
 
 
 @pytest.fixture
@@ -29,6 +43,36 @@ def by_subject(frame):
     return frame.set_index("subject_id")
 
 
+@pytest.fixture
+def hbeag_study(site_a, coordinator_a):
+    """The test protocol with HBeAg in its panel; at week 0, subjects of 12.5, 1.00 and 0.42 S/CO, and one without."""
+    text = changed("[[lab_panels]]", HBEAG)
+    text = changed('analytes = ["TBIL", "INR"]', 'analytes = ["TBIL", "INR", "HBEAG"]', text)
+    protocol = load_protocol(text, source_name="hbeag.toml").protocol
+    StudySiteFactory(study=protocol.study, site=site_a)
+    for code, hbeag in (("POS", "12.5"), ("CUTOFF", "1.00"), ("NEG", "0.42"), ("NONE", None)):
+        subject = subjects.register_subject(
+            study=protocol.study,
+            site=site_a,
+            subject_code=code,
+            screening_date=date(2021, 1, 1),
+            sex="male",
+            age_years=50,
+            by=coordinator_a,
+        )
+        subjects.record_consent(subject, consent_date=date(2021, 1, 1), consent_version="1.0", by=coordinator_a)
+        subjects.record_eligibility(subject, answers={"I1": True, "E1": False}, by=coordinator_a)
+        arm = protocol.arms.get(code="A")
+        subjects.assign_arm(subject, arm=arm, allocation_date=date(2021, 1, 2), reason="Design", by=coordinator_a)
+        lab_services.record_lab_draw(
+            visit=subject.visits.get(definition__code="W0"),
+            drawn_at=datetime(2021, 1, 2, 8, tzinfo=UTC),
+            values={"TBIL": "20", "HBEAG": hbeag},
+            by=coordinator_a,
+        )
+    return protocol.study
+
+
 def test_every_screened_subject_is_a_row_and_only_the_allocated_have_an_arm(randomised_pair, ready_to_randomise):
     ready_to_randomise("NOT-YET")
     frame = by_subject(study_data(randomised_pair).subjects)
@@ -43,6 +87,18 @@ def test_baseline_meld_falls_back_to_the_screening_draw_when_week_0_has_none(ran
     assert (frame.loc["LOW", "baseline_meld"], frame.loc["HIGH", "baseline_meld"]) == (6, 39)
     assert (frame.loc["LOW", "meld_above_15"], frame.loc["HIGH", "meld_above_15"]) == (False, True)
     assert frame.loc["HIGH", "baseline_TBIL"] == 342
+
+
+def test_hbeag_is_positive_from_a_baseline_of_1_s_co_and_unknown_when_not_measured(hbeag_study):
+    frame = by_subject(study_data(hbeag_study).subjects)
+    assert frame.loc["POS", "baseline_HBEAG"] == 12.5
+    assert [frame.loc[code, "hbeag_positive"] for code in ("POS", "CUTOFF", "NEG", "NONE")] == [True, True, False, None]
+
+
+def test_hbeag_is_unknown_for_everyone_when_the_protocol_does_not_measure_it(randomised_pair):
+    frame = by_subject(study_data(randomised_pair).subjects)
+    assert "baseline_HBEAG" not in frame
+    assert frame["hbeag_positive"].tolist() == [None, None]
 
 
 def test_scores_use_the_clinical_status_nearest_the_draw(randomised_protocol, ready_to_randomise):

@@ -86,8 +86,13 @@ def test_a_subgroup_level_listed_twice_is_refused():
 
 def test_the_dlc_plan_declares_the_forest_plot_subgroups():
     subgroups = plan_for("DLC").subgroups
-    assert [subgroup.column for subgroup in subgroups] == ["meld_above_15", "child_pugh_grade", "sex", "site"]
+    columns = [subgroup.column for subgroup in subgroups]
+    assert columns == ["meld_above_15", "child_pugh_grade", "hbeag_positive", "sex", "site"]
     assert [level.value for level in subgroups[0].levels] == [False, True]
+    assert [(level.value, level.label) for level in subgroups[2].levels] == [
+        (False, "HBeAg negative"),
+        (True, "HBeAg positive"),
+    ]
 
 
 def test_the_dlc_plan_adjusts_for_meld_both_as_a_covariate_and_as_strata():

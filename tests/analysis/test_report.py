@@ -151,10 +151,23 @@ def test_dlc_table_one_shows_the_baseline_of_the_analysed(dlc):
 
 def test_dlc_subgroups_split_the_analysed_as_table_one_does(dlc):
     subgroups = by_group(dlc["overall_survival"]["subgroups"], key="label")
-    assert list(subgroups) == ["Baseline MELD stratum", "Child-Pugh class", "Sex", "Site"]
+    assert list(subgroups) == ["Baseline MELD stratum", "Child-Pugh class", "HBeAg", "Sex", "Site"]
     child_pugh = {row["level"]: [row["n_group"], row["n_reference"]] for row in subgroups["Child-Pugh class"]["levels"]}
     assert child_pugh == {"A": [20, 14], "B": [73, 68], "C": [18, 26]}
     assert subgroups["Sex"]["interaction"]["df"] == 1
+
+
+def test_dlc_table_one_counts_hbeag_positive_as_published(dlc):
+    rows = by_group(dlc["table_one"]["rows"], key="label")
+    assert [cell["count"] for cell in rows["HBeAg positive"]["cells"]] == [28, 30]
+
+
+def test_dlc_forest_plot_splits_by_hbeag_with_both_levels(dlc):
+    hbeag = by_group(dlc["overall_survival"]["subgroups"], key="label")["HBeAg"]
+    levels = {row["label"]: [row["n_group"], row["n_reference"]] for row in hbeag["levels"]}
+    assert levels == {"HBeAg negative": [83, 78], "HBeAg positive": [28, 30]}
+    assert hbeag["n_missing"] == 0
+    assert hbeag["interaction"]["levels_tested"] == [False, True]
 
 
 def test_aclf_follows_its_plan_weeks_medians_and_rank_tests(reports):

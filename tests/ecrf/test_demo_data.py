@@ -327,6 +327,19 @@ def test_dlc_analysed_men_and_women_are_the_published_96_15_and_94_14(arm, men, 
     assert (analysed.filter(sex="male").count(), analysed.filter(sex="female").count()) == (men, women)
 
 
+@pytest.mark.parametrize(("arm", "positive", "negative"), [("CONTROL", 28, 83), ("UCMSC", 30, 78)])
+def test_dlc_analysed_hbeag_positive_are_the_published_28_of_111_and_30_of_108(arm, positive, negative):
+    """Table 1: HBeAg positive 28 (25.2%) vs 30 (27.8%); positive is a baseline S/CO of at least 1.0."""
+    values = LabValue.objects.filter(
+        analyte__code="HBEAG",
+        draw__visit__definition__code="W0",
+        draw__visit__subject__study__code="DLC",
+        draw__visit__subject__status__in=ANALYSED,
+        draw__visit__subject__allocation__arm__code=arm,
+    ).values_list("value", flat=True)
+    assert (sum(v >= 1 for v in values), sum(v < 1 for v in values)) == (positive, negative)
+
+
 def test_no_adverse_event_begins_within_24_hours_of_saline_in_aclf_controls():
     saline = InfusionEvent.objects.filter(subject__study__code="ACLF", is_placebo=True)
     assert saline.exists()
