@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "csp",
     "ecrf",
     "analysis",
+    "exports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,35 @@
+"""manage.py export_study --study CODE --format FORMAT --output PATH: write one study's export and log it."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from ecrf.models import Study
+from exports.services import AVAILABLE_FORMATS, PLANNED_FORMATS, ExportUnavailable, export_study
+
+
+class Command(BaseCommand):
+    help = "Export a study's data to one file (csv: a zip of one CSV per form, codebook and manifest)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--study", required=True, metavar="CODE")
+        parser.add_argument("--format", required=True, metavar="FORMAT", help=f"One of {', '.join(AVAILABLE_FORMATS)}.")
+        parser.add_argument("--output", required=True, metavar="PATH")
+        parser.add_argument("--by", metavar="USERNAME", help="Who exports (recorded in the export log).")
+
+    def handle(self, *args, study, format, output, by, **options):
+        found = Study.objects.filter(code=study).first()
+        if found is None:
+            raise CommandError(f"--study: there is no study {study}")
+        user = None
+        if by is not None:
+            user = get_user_model().objects.filter(username=by).first()
+            if user is None:
+                raise CommandError(f"--by: there is no user {by}")
+        try:
+            log = export_study(found, format, output, by=user)
+        except ExportUnavailable as error:
+            raise CommandError(
+                f"{error} (available: {', '.join(AVAILABLE_FORMATS)}; to come: {', '.join(PLANNED_FORMATS)})"
+            ) from None
+        total = sum(log.row_counts.values())
+        self.stdout.write(f"Exported {found.code} as {format} to {output}: {total} rows, SHA-256 {log.sha256}.")

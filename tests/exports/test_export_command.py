@@ -1,0 +1,38 @@
+"""manage.py export_study: the pinned command line of issue 16."""
+
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command, execute_from_command_line
+
+from exports.models import ExportLog
+
+
+def test_the_command_writes_the_csv_bundle_and_logs_it(trial_data, tmp_path):
+    path = tmp_path / "out.zip"
+    call_command("export_study", study="TRIAL", format="csv", output=str(path))
+    assert "manifest.json" in zipfile.ZipFile(path).namelist()
+    log = ExportLog.objects.get()
+    assert (log.study, log.user, log.file_name) == (trial_data, None, "out.zip")
+
+
+def test_a_format_still_to_come_is_refused_by_name_and_writes_nothing(trial_data, tmp_path):
+    path = tmp_path / "out.xlsx"
+    with pytest.raises(CommandError, match="not yet available: xlsx"):
+        call_command("export_study", study="TRIAL", format="xlsx", output=str(path))
+    assert not path.exists()
+    assert not ExportLog.objects.exists()
+
+
+def test_an_unknown_study_is_refused(db, tmp_path):
+    with pytest.raises(CommandError, match="no study NOPE"):
+        call_command("export_study", study="NOPE", format="csv", output=str(tmp_path / "x.zip"))
+    assert not ExportLog.objects.exists()
+
+
+def test_an_unknown_study_exits_non_zero_on_the_command_line(db, tmp_path, capsys):
+    argv = ["manage.py", "export_study", "--study", "NOPE", "--format", "csv", "--output", str(tmp_path / "x.zip")]
+    with pytest.raises(SystemExit) as exited:
+        execute_from_command_line(argv)
+    assert exited.value.code != 0
+    assert "no study NOPE" in capsys.readouterr().err
