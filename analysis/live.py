@@ -58,7 +58,7 @@ def _analysed(study) -> tuple[dict, dict]:
     protocol = latest_protocol(study)
     if protocol is None:
         raise NoAnalysis(f"{study.code} has no protocol loaded")
-    plan = _plan(study)
+    plan = analysis_plan(study)
     arm_rows, endpoints = arms_and_endpoints(protocol)
     try:
         arms = choose_arms(arm_rows, plan)
@@ -77,7 +77,8 @@ def _analysed(study) -> tuple[dict, dict]:
     return report, trajectories(data, analytes=plan.longitudinal, population=population)
 
 
-def _plan(study) -> Plan:
+def analysis_plan(study) -> Plan:
+    """The study's latest loaded plan, validated; the default plan when none is loaded."""
     loaded = latest_plan(study)
     if loaded is None:
         return Plan(study=study.code)

@@ -36,3 +36,19 @@ def test_an_unknown_study_exits_non_zero_on_the_command_line(db, tmp_path, capsy
         execute_from_command_line(argv)
     assert exited.value.code != 0
     assert "no study NOPE" in capsys.readouterr().err
+
+
+def test_the_wide_format_writes_one_row_per_allocated_subject_with_its_codebook(trial_data, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "wide.zip"
+    call_command("export_study", study="TRIAL", format="wide", output=str(path))
+    archive = zipfile.ZipFile(path)
+    with archive.open("wide.csv") as handle:
+        rows = pd.read_csv(handle, encoding="utf-8-sig", dtype={"subject": str})
+    with archive.open("codebook.csv") as handle:
+        book = pd.read_csv(handle, encoding="utf-8-sig")
+    assert rows["subject"].tolist() == ["001"]  # 002 was only screened
+    assert {"os_time", "os_event", "tbil_w0"} <= set(rows.columns)
+    assert book["variable"].tolist() == rows.columns.tolist()
+    assert ExportLog.objects.get().format == "wide"
