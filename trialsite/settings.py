@@ -125,6 +125,10 @@ if BEHIND_TLS_PROXY:
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 # Only the site's own files: vendored Bootstrap, no inline script or style (Bootstrap's icons are data: SVGs).
+# The reason of every audited change is kept whole: simple_history's default column is varchar(100), which
+# PostgreSQL refuses (and SQLite silently accepts) for a longer reason a user typed.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -117,3 +117,14 @@ def test_a_change_reason_with_a_nul_character_is_refused(bilirubin, coordinator_
         labs.change_lab_value(bilirubin, value="40.0", by=coordinator_a, reason="typo\x00")
     assert "NUL character" in refused.value.message_dict["reason"][0]
     assert LabValue.objects.get(pk=bilirubin.pk).value == 42
+
+
+def test_a_long_reason_is_kept_whole_in_the_history(allocated_subject, coordinator_a):
+    # simple_history's default reason column is varchar(100): PostgreSQL refused longer reasons with a 500.
+    from datetime import date as day
+
+    from ecrf.services import subjects as subject_services
+
+    cause = "Hepatorenal syndrome after variceal bleeding, " * 9
+    subject_services.record_death(allocated_subject, death_date=day(2021, 2, 1), cause=cause, by=coordinator_a)
+    assert allocated_subject.history.latest().history_change_reason == f"Death recorded: {cause.strip()}"
