@@ -1,7 +1,13 @@
-"""Writes of exports: the file, then its log row, so every export on disk is accounted for."""
+"""Writes of exports: the file, then its log row, so every export on disk is accounted for.
+
+A writer (``WRITERS``) takes the study, a binary file to write to and the manifest's header, writes the whole
+export and returns its manifest: the header with ``files``, each file inside the export with its ``rows`` and
+``sha256``. Writers read the forms through ``form_tables`` and ``codebook_table``.
+"""
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -47,15 +53,21 @@ def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
     }
 
 
-def _write_csv_bundle(study: Study, target, exported_at) -> dict:
-    protocol = latest_protocol(study)
-    header = _header(study, protocol, "csv", exported_at)
-    tables = (csv_bundle.Table(form.name, form.column_names, form_rows(form, study)) for form in FORMS)
-    book = csv_bundle.Table("codebook", codebook.COLUMNS, codebook.codebook_rows(study, protocol))
-    return csv_bundle.write_bundle(target, tables=tables, codebook=book, header=header)
+def form_tables(study: Study) -> Iterator[csv_bundle.Table]:
+    """One table per form (``exports.selectors.FORMS``), each streaming its rows; every writer reads these."""
+    return (csv_bundle.Table(form.name, form.column_names, form_rows(form, study)) for form in FORMS)
 
 
-def _write_wide(study: Study, target, exported_at) -> dict:
+def codebook_table(study: Study) -> csv_bundle.Table:
+    """The codebook of ``form_tables``: one row per column of every form (``exports.codebook.COLUMNS``)."""
+    return csv_bundle.Table("codebook", codebook.COLUMNS, codebook.codebook_rows(study, latest_protocol(study)))
+
+
+def _write_csv_bundle(study: Study, target, header: dict) -> dict:
+    return csv_bundle.write_bundle(target, tables=form_tables(study), codebook=codebook_table(study), header=header)
+
+
+def _write_wide(study: Study, target, header: dict) -> dict:
     """The statistician's first file (exports/wide.py): one row per allocated subject, with its codebook."""
     protocol = latest_protocol(study)
     data, plan = study_data(study), analysis_plan(study)
@@ -67,7 +79,7 @@ def _write_wide(study: Study, target, exported_at) -> dict:
         target,
         tables=[csv_bundle.Table("wide", list(frame.columns), rows)],
         codebook=csv_bundle.Table("codebook", list(book.columns), book.itertuples(index=False)),
-        header=_header(study, protocol, "wide", exported_at),
+        header=header,
     )
 
 
@@ -85,9 +97,10 @@ def export_study(study: Study, fmt: str, path, by=None) -> ExportLog:
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     exported_at = timezone.now()
+    header = _header(study, latest_protocol(study), fmt, exported_at)
     try:
         with open(partial, "wb") as handle:
-            manifest = WRITERS[fmt](study, handle, exported_at)
+            manifest = WRITERS[fmt](study, handle, header)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
