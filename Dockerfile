@@ -15,6 +15,7 @@ COPY . .
 # collectstatic reads settings, which demand a key; this one exists only for the build step.
 RUN SECRET_KEY=build-only-not-used-at-run-time python manage.py collectstatic --noinput --verbosity 0 \
     && useradd --system --uid 10001 --home /app ecrf \
+    && mkdir -p /app/var/exports \
     && chown -R ecrf /app/var
 
 USER ecrf

@@ -41,7 +41,8 @@ run: $(RUNTIME_STAMP) $(KEY_FILE)
 	$(DEMO_ENV) $(MANAGE) migrate --noinput
 	$(DEMO_ENV) $(MANAGE) seed_demo
 	$(DEMO_ENV) $(MANAGE) collectstatic --noinput --verbosity 0
-	@echo "Serving on http://127.0.0.1:8000 (demo logins in README.md); Ctrl-C stops."
+	@echo "Serving on http://127.0.0.1:8000 (demo logins in README.md), with a task worker for exports; Ctrl-C stops both."
+	$(DEMO_ENV) $(MANAGE) db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000
 
 STUDY ?= DLC

@@ -22,6 +22,7 @@ STUDY_PAGES = (
     NavItem("Study team", "ecrf:study_team", Capability.VIEW_STUDY_TEAM),
     NavItem("Randomisation list", "ecrf:randomisation", Capability.VIEW_RANDOMISATION_LIST, randomised_only=True),
     NavItem("Protocol deviations", "ecrf:deviations", Capability.VERIFY_SOURCE),
+    NavItem("Exports", "exports:page", Capability.EXPORT_DATA),
 )
 
 

@@ -30,3 +30,51 @@ class ExportLog(models.Model):
 
     def __str__(self):
         return f"{self.study} {self.format} export of {self.exported_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.row_counts.values())
+
+
+class ExportJob(models.Model):
+    """An export asked for on the export page and written by a task worker; its file is kept for download."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    study = models.ForeignKey("ecrf.Study", on_delete=models.PROTECT, related_name="export_jobs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    format = models.CharField(max_length=10)
+    deidentified = models.BooleanField(default=False)
+    cut = models.PositiveIntegerField(null=True, blank=True, help_text="The data cut to export; empty: live data.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The task queue's id of the job.")
+    files_done = models.PositiveIntegerField(default=0, help_text="Forms written so far.")
+    files_total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the export failed, as the data manager should read it.")
+    log = models.OneToOneField(ExportLog, on_delete=models.PROTECT, null=True, blank=True, related_name="job")
+    path = models.CharField(max_length=255, blank=True, help_text="The file, relative to EXPORT_ROOT.")
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="done") | models.Q(log__isnull=False),
+                name="export_job_done_has_log",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.study} {self.format} export #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return round(100 * self.files_done / self.files_total) if self.files_total else 0

@@ -26,6 +26,7 @@ from ecrf.models import (
     Visit,
     VisitSignature,
 )
+from exports.models import ExportJob, ExportLog
 
 CHUNK_SIZE = 2000
 
@@ -233,3 +234,18 @@ def form_rows(form: Form, study: Study) -> Iterator[tuple]:
 
 def row_count(form: Form, study: Study) -> int:
     return active_rows(form, study).count()
+
+
+def export_jobs(study: Study, limit: int = 50) -> list:
+    """The study's latest export jobs, newest first, with who asked and the log row of those written."""
+    return list(ExportJob.objects.filter(study=study).select_related("requested_by", "log")[:limit])
+
+
+def export_job(study: Study, job_id: int):
+    """Job ``job_id`` of ``study``, or None."""
+    return ExportJob.objects.filter(study=study, pk=job_id).select_related("log").first()
+
+
+def export_log(study: Study, limit: int = 200) -> list:
+    """Every export of the study as logged (command line and page alike), newest first."""
+    return list(ExportLog.objects.filter(study=study).select_related("user")[:limit])

@@ -7,10 +7,12 @@ export and returns its manifest: the header with ``files``, each file inside the
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +30,18 @@ AVAILABLE_FORMATS = ("csv", "wide")
 PLANNED_FORMATS = ("xlsx", "spss", "stata", "sas", "odm", "adam")
 
 
+FORMAT_LABELS = {
+    "csv": "CSV bundle: one long file per form, codebook, manifest (zip)",
+    "wide": "Wide: one row per subject for the statistician (zip)",
+    "xlsx": "Excel workbook: a sheet per form and the codebook",
+    "spss": "SPSS .sav per form, with labels (zip)",
+    "stata": "Stata .dta per form, with value labels (zip)",
+    "sas": "SAS transport .xpt (v5) per form, with a name map (zip)",
+    "odm": "CDISC ODM 1.3.2 XML: metadata and clinical data",
+    "adam": "CDISC ADaM ADSL and ADTTE, CSV and XPT (zip)",
+}
+
+
 class ExportUnavailable(ValueError):
     """The format asked for cannot be written (yet)."""
 
@@ -38,6 +52,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def stored_file(relative: str, sha256: str):
+    """The export file at ``relative`` under ``EXPORT_ROOT``, opened, if it is there and still has ``sha256``."""
+    root = Path(settings.EXPORT_ROOT).resolve()
+    path = (root / relative).resolve()
+    if not relative or not path.is_relative_to(root) or not path.is_file() or file_sha256(path) != sha256:
+        return None
+    return open(path, "rb")
 
 
 def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
@@ -53,9 +76,17 @@ def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
     }
 
 
+# Told of each form as a writer starts reading it (the export page's progress); set by ``export_study``.
+_progress: ContextVar[Callable[[int, int], None] | None] = ContextVar("export_progress", default=None)
+
+
 def form_tables(study: Study) -> Iterator[csv_bundle.Table]:
     """One table per form (``exports.selectors.FORMS``), each streaming its rows; every writer reads these."""
-    return (csv_bundle.Table(form.name, form.column_names, form_rows(form, study)) for form in FORMS)
+    report = _progress.get()
+    for done, form in enumerate(FORMS):
+        if report is not None:
+            report(done, len(FORMS))
+        yield csv_bundle.Table(form.name, form.column_names, form_rows(form, study))
 
 
 def codebook_table(study: Study) -> csv_bundle.Table:
@@ -86,11 +117,11 @@ def _write_wide(study: Study, target, header: dict) -> dict:
 WRITERS = {"csv": _write_csv_bundle, "wide": _write_wide}
 
 
-def export_study(study: Study, fmt: str, path, by=None) -> ExportLog:
+def export_study(study: Study, fmt: str, path, by=None, progress=None) -> ExportLog:
     """Write ``study``'s export in format ``fmt`` to ``path`` and log it; returns the log row.
 
     The file is written beside ``path`` and moved into place whole, so a failed export leaves no partial file;
-    the log row is written once the file is there.
+    the log row is written once the file is there. ``progress(done, total)`` is called as each form starts.
     """
     if fmt not in AVAILABLE_FORMATS:
         raise ExportUnavailable(f"not yet available: {fmt}" if fmt in PLANNED_FORMATS else f"unknown format: {fmt}")
@@ -98,11 +129,13 @@ def export_study(study: Study, fmt: str, path, by=None) -> ExportLog:
     partial = path.with_name(f".{path.name}.partial")
     exported_at = timezone.now()
     header = _header(study, latest_protocol(study), fmt, exported_at)
+    token = _progress.set(progress)
     try:
         with open(partial, "wb") as handle:
             manifest = WRITERS[fmt](study, handle, header)
         os.replace(partial, path)
     finally:
+        _progress.reset(token)
         partial.unlink(missing_ok=True)
     rows = {name: entry["rows"] for name, entry in manifest["files"].items()}
     log = ExportLog(

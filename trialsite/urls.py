@@ -26,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("ecrf.urls")),
     path("", include("analysis.urls")),
+    path("", include("exports.urls")),
 ]
 
 handler404 = "ecrf.views.errors.page_not_found"

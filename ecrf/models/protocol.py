@@ -31,6 +31,9 @@ class ProtocolVersion(models.Model):
         default=False, help_text="Arm-level dashboard panels are hidden from every role but data managers."
     )
     target_enrolment = models.PositiveIntegerField(null=True, blank=True, help_text="Subjects planned for allocation.")
+    export_roles = models.JSONField(
+        default=list, blank=True, help_text="Roles besides data managers the protocol lets export datasets."
+    )
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

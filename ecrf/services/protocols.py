@@ -72,6 +72,7 @@ def load_protocol(text: str, *, source_name: str) -> LoadResult:
         subject_code_pattern=spec.study.subject_code_pattern or "",
         dashboards_blinded=_blinded(spec.study),
         target_enrolment=spec.study.target_enrolment,
+        export_roles=sorted(set(spec.study.export_roles)),
     )
     _create_parts(protocol, spec)
     return LoadResult(protocol=protocol, created=True)

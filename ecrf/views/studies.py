@@ -35,6 +35,7 @@ def study_detail(request, study_code):
         "commitment": randomisation_list.commitment_sha256 if randomisation_list else None,
         "exhausted": randomisation.exhausted_strata_rows(access.study) if access.can(Capability.MANAGE_DATA) else [],
         "can_review_deviations": access.can(Capability.VERIFY_SOURCE),
+        "can_export": access.can(Capability.EXPORT_DATA),
     }
     return render(request, "ecrf/study_detail.html", context)
 

@@ -42,6 +42,21 @@ def test_compose_runs_postgres_with_a_named_volume_and_the_app_waits_for_its_hea
     assert "pg_isready" in compose
 
 
+def test_compose_runs_a_task_worker_that_shares_the_export_volume_with_the_web_service():
+    compose = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    worker = compose.split("\n  worker:\n", 1)[1].split("\nvolumes:", 1)[0]
+    assert '"manage.py", "db_worker"' in worker
+    assert compose.count("exports:/app/var/exports") == 2  # web (downloads) and worker (writes)
+    assert "migrate" not in worker  # the web service migrates; two migrating containers would race
+
+
+def test_make_run_serves_with_a_task_worker_beside_it():
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "db_worker --no-reload &" in run
+    assert "runserver" in run
+
+
 def test_container_waits_for_the_database_and_migrates_before_serving():
     entrypoint = (PROJECT_ROOT / "docker" / "entrypoint.sh").read_text()
     steps = [line for line in entrypoint.splitlines() if line.startswith(("python", "exec"))]

@@ -166,6 +166,9 @@ EXPECTED: dict[str, object] = {
     "analysis:report_json": StudyPage("study", DASHBOARDS, POST=405),
     "analysis:figure": StudyPage("study", ALL_MEMBERS, POST=405),
     "analysis:table": StudyPage("study", ALL_MEMBERS, POST=405),
+    # Exports are the data manager's (the test protocol grants no other role); an empty POST names no format: 400.
+    "exports:page": StudyPage("study", DATA_MANAGER, POST=400),
+    "exports:download": StudyPage("study", DATA_MANAGER, GET=404, POST=405),  # no such job in the place
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -594,6 +597,7 @@ def _kwargs(route: Route, place):
         "figure": lambda: "enrolment",
         "fmt": lambda: "svg",
         "table": lambda: "enrolment",
+        "job_id": lambda: 1,
     }
     unknown = [p for p in parameters if p not in values]
     assert not unknown, f"{route.key}: no data to fill {unknown}; add it to _kwargs"

@@ -1,0 +1,81 @@
+"""The export page: data managers (and roles the protocol grants) queue exports, follow them and download them.
+
+Every view asks ``export_access`` first: 404 outside the study, 403 for a role that may not export.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ecrf.access import StudyAccess, require_study_role
+from ecrf.roles import Capability
+from ecrf.selectors.protocols import latest_protocol
+from exports import jobs, selectors
+from exports.models import ExportJob
+from exports.services import AVAILABLE_FORMATS, FORMAT_LABELS, ExportUnavailable, stored_file
+
+
+def export_access(request, study_code: str) -> StudyAccess:
+    """The user's access to the study's exports: data managers, and roles the study's protocol grants."""
+    access = require_study_role(request, study_code, Capability.VIEW_STUDY)
+    if access.can(Capability.EXPORT_DATA):
+        return access
+    protocol = latest_protocol(access.study)
+    granted = set(protocol.export_roles) if protocol is not None else set()
+    if not any(m.role in granted for m in access.memberships):
+        raise PermissionDenied(f"Your role in {access.study.code} does not allow this: export datasets.")
+    return access
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[(f, FORMAT_LABELS[f]) for f in AVAILABLE_FORMATS], widget=forms.RadioSelect)
+    deidentify = forms.BooleanField(
+        required=False,
+        label="De-identify",
+        help_text="Dates shifted per subject, free text dropped, codes replaced by pseudonyms, ages over 89 top-coded.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_page(request, study_code: str):
+    access = export_access(request, study_code)
+    form = ExportForm(request.POST if request.method == "POST" else None, initial={"format": "csv"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = jobs.request_export(
+                access.study, form.cleaned_data["format"], by=request.user, deidentify=form.cleaned_data["deidentify"]
+            )
+        except ExportUnavailable as error:
+            form.add_error("format", str(error))
+        else:
+            messages.success(request, f"Export #{job.pk} ({FORMAT_LABELS[job.format]}) is queued.")
+            return redirect("exports:page", study_code)
+    export_jobs = selectors.export_jobs(access.study)
+    pending = any(job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING) for job in export_jobs)
+    context = {
+        "study": access.study,
+        "form": form,
+        "jobs": export_jobs,
+        "log": selectors.export_log(access.study),
+        "pending": pending,
+        "format_labels": FORMAT_LABELS,
+    }
+    return render(request, "exports/export_page.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def download(request, study_code: str, job_id: int):
+    access = export_access(request, study_code)
+    job = selectors.export_job(access.study, job_id)
+    if job is None or job.status != ExportJob.Status.DONE:
+        raise Http404("No such export ready for download.")
+    handle = stored_file(job.path, job.log.sha256)
+    if handle is None:
+        raise Http404("The export's file is no longer there, or no longer matches its logged SHA-256.")
+    return FileResponse(handle, as_attachment=True, filename=job.log.file_name)
