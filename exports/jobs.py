@@ -17,7 +17,7 @@ from django.utils import timezone
 from ecrf.models import Study
 from exports.models import ExportJob
 from exports.selectors import FORMS
-from exports.services import AVAILABLE_FORMATS, ExportUnavailable, export_study
+from exports.services import ExportUnavailable, check_available, export_study
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ def request_export(study: Study, fmt: str, *, by, deidentify: bool = False) -> E
     """Queue an export of ``study`` in ``fmt`` for a task worker; the job and its queue entry commit together."""
     from exports.tasks import run_export_job  # the task module imports this one
 
-    if fmt not in AVAILABLE_FORMATS:
-        raise ExportUnavailable(f"not available: {fmt}")
+    check_available(fmt, deidentify)
     with transaction.atomic():
         job = ExportJob(study=study, requested_by=by, format=fmt, deidentified=deidentify, files_total=len(FORMS))
         job.full_clean()
@@ -65,7 +64,9 @@ def run_job(job_id: int) -> ExportJob:
         relative = Path(job.study.code) / file_name(job)
         target = Path(settings.EXPORT_ROOT) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        log = export_study(job.study, job.format, target, by=job.requested_by, progress=_report(job.pk))
+        log = export_study(
+            job.study, job.format, target, by=job.requested_by, progress=_report(job.pk), deidentify=job.deidentified
+        )
     except Exception as error:  # the job must say it failed, whatever broke; the worker logs the traceback
         logger.exception("Export job %s failed", job.pk)
         reason = _reason(error)

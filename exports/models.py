@@ -78,3 +78,26 @@ class ExportJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return round(100 * self.files_done / self.files_total) if self.files_total else 0
+
+
+class SubjectPseudonym(models.Model):
+    """A subject's identity in de-identified exports: its pseudonym and its secret date offset, made once.
+
+    Never shown on a page or written to an export: an export holds the pseudonym and the shifted dates only.
+    """
+
+    subject = models.OneToOneField("ecrf.Subject", on_delete=models.PROTECT, related_name="+")
+    pseudonym = models.CharField(max_length=20, unique=True)
+    shift_days = models.SmallIntegerField(help_text="Days added to every date of the subject in de-identified exports.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(shift_days__gte=-365, shift_days__lte=365) & ~models.Q(shift_days=0),
+                name="pseudonym_shift_within_a_year",
+            ),
+        ]
+
+    def __str__(self):
+        return self.pseudonym

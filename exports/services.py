@@ -22,7 +22,9 @@ from ecrf.models import Study
 from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
 from exports import codebook, csv_bundle, wide
+from exports import deidentify as deidentification
 from exports.models import ExportLog
+from exports.pseudonyms import pseudonyms
 from exports.selectors import FORMS, form_rows
 
 AVAILABLE_FORMATS = ("csv", "wide")
@@ -43,7 +45,22 @@ FORMAT_LABELS = {
 
 
 class ExportUnavailable(ValueError):
-    """The format asked for cannot be written (yet)."""
+    """The export asked for cannot be written (yet); ``field`` names the choice at fault."""
+
+    def __init__(self, message: str, field: str = "format"):
+        super().__init__(message)
+        self.field = field
+
+
+def check_available(fmt: str, deidentify: bool) -> None:
+    """Refuse, naming the choice at fault, an export that cannot be written."""
+    if fmt not in AVAILABLE_FORMATS:
+        raise ExportUnavailable(f"not yet available: {fmt}" if fmt in PLANNED_FORMATS else f"unknown format: {fmt}")
+    if deidentify and fmt not in DEIDENTIFIABLE:
+        raise ExportUnavailable(
+            f"a de-identified {fmt} export is not available yet (de-identified: {', '.join(sorted(DEIDENTIFIABLE))})",
+            field="deidentify",
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -76,22 +93,46 @@ def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
     }
 
 
+# Formats whose writers read only ``form_tables`` and ``codebook_table``, so they come out de-identified.
+DEIDENTIFIABLE = frozenset({"csv"})
+
+
 # Told of each form as a writer starts reading it (the export page's progress); set by ``export_study``.
 _progress: ContextVar[Callable[[int, int], None] | None] = ContextVar("export_progress", default=None)
+# Set by ``export_study`` for a de-identified export: each subject's pseudonym and offset (exports/deidentify.py).
+_pseudonyms: ContextVar[dict[str, deidentification.Subject] | None] = ContextVar("export_pseudonyms", default=None)
 
 
 def form_tables(study: Study) -> Iterator[csv_bundle.Table]:
-    """One table per form (``exports.selectors.FORMS``), each streaming its rows; every writer reads these."""
-    report = _progress.get()
+    """One table per form (``exports.selectors.FORMS``), each streaming its rows; every writer reads these.
+
+    In a de-identified export the tables are de-identified already: no writer sees an original code or date.
+    """
+    report, subjects = _progress.get(), _pseudonyms.get()
+    plans = deidentification.plan(_codebook_rows(study), codebook.COLUMNS) if subjects is not None else {}
     for done, form in enumerate(FORMS):
         if report is not None:
             report(done, len(FORMS))
-        yield csv_bundle.Table(form.name, form.column_names, form_rows(form, study))
+        columns, rows = form.column_names, form_rows(form, study)
+        if subjects is not None:
+            plan = plans[form.name]
+            columns, rows = (
+                deidentification.columns(columns, plan),
+                deidentification.rows(columns, plan, rows, subjects),
+            )
+        yield csv_bundle.Table(form.name, columns, rows)
+
+
+def _codebook_rows(study: Study) -> list[list[str]]:
+    return codebook.codebook_rows(study, latest_protocol(study))
 
 
 def codebook_table(study: Study) -> csv_bundle.Table:
     """The codebook of ``form_tables``: one row per column of every form (``exports.codebook.COLUMNS``)."""
-    return csv_bundle.Table("codebook", codebook.COLUMNS, codebook.codebook_rows(study, latest_protocol(study)))
+    rows = _codebook_rows(study)
+    if _pseudonyms.get() is not None:
+        rows = deidentification.codebook(rows, codebook.COLUMNS)
+    return csv_bundle.Table("codebook", codebook.COLUMNS, rows)
 
 
 def _write_csv_bundle(study: Study, target, header: dict) -> dict:
@@ -117,25 +158,28 @@ def _write_wide(study: Study, target, header: dict) -> dict:
 WRITERS = {"csv": _write_csv_bundle, "wide": _write_wide}
 
 
-def export_study(study: Study, fmt: str, path, by=None, progress=None) -> ExportLog:
+def export_study(study: Study, fmt: str, path, by=None, progress=None, deidentify: bool = False) -> ExportLog:
     """Write ``study``'s export in format ``fmt`` to ``path`` and log it; returns the log row.
 
     The file is written beside ``path`` and moved into place whole, so a failed export leaves no partial file;
     the log row is written once the file is there. ``progress(done, total)`` is called as each form starts.
+    ``deidentify``: dates shifted, free text dropped, pseudonyms, ages top-coded (exports/deidentify.py).
     """
-    if fmt not in AVAILABLE_FORMATS:
-        raise ExportUnavailable(f"not yet available: {fmt}" if fmt in PLANNED_FORMATS else f"unknown format: {fmt}")
+    check_available(fmt, deidentify)
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     exported_at = timezone.now()
     header = _header(study, latest_protocol(study), fmt, exported_at)
-    token = _progress.set(progress)
+    if deidentify:
+        header.update(deidentified=True, deidentification=deidentification.SUMMARY)
+    tokens = (_progress.set(progress), _pseudonyms.set(pseudonyms(study) if deidentify else None))
     try:
         with open(partial, "wb") as handle:
             manifest = WRITERS[fmt](study, handle, header)
         os.replace(partial, path)
     finally:
-        _progress.reset(token)
+        _progress.reset(tokens[0])
+        _pseudonyms.reset(tokens[1])
         partial.unlink(missing_ok=True)
     rows = {name: entry["rows"] for name, entry in manifest["files"].items()}
     log = ExportLog(
@@ -143,6 +187,7 @@ def export_study(study: Study, fmt: str, path, by=None, progress=None) -> Export
         exported_at=exported_at,
         study=study,
         format=fmt,
+        deidentified=deidentify,
         file_name=path.name,
         sha256=file_sha256(path),
         row_counts=rows,

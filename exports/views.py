@@ -51,7 +51,7 @@ def export_page(request, study_code: str):
                 access.study, form.cleaned_data["format"], by=request.user, deidentify=form.cleaned_data["deidentify"]
             )
         except ExportUnavailable as error:
-            form.add_error("format", str(error))
+            form.add_error(error.field, str(error))
         else:
             messages.success(request, f"Export #{job.pk} ({FORMAT_LABELS[job.format]}) is queued.")
             return redirect("exports:page", study_code)

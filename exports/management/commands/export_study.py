@@ -15,8 +15,13 @@ class Command(BaseCommand):
         parser.add_argument("--format", required=True, metavar="FORMAT", help=f"One of {', '.join(AVAILABLE_FORMATS)}.")
         parser.add_argument("--output", required=True, metavar="PATH")
         parser.add_argument("--by", metavar="USERNAME", help="Who exports (recorded in the export log).")
+        parser.add_argument(
+            "--deidentify",
+            action="store_true",
+            help="Dates shifted per subject, free text dropped, pseudonyms for codes, ages over 89 top-coded.",
+        )
 
-    def handle(self, *args, study, format, output, by, **options):
+    def handle(self, *args, study, format, output, by, deidentify, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
             raise CommandError(f"--study: there is no study {study}")
@@ -26,7 +31,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"--by: there is no user {by}")
         try:
-            log = export_study(found, format, output, by=user)
+            log = export_study(found, format, output, by=user, deidentify=deidentify)
         except ExportUnavailable as error:
             raise CommandError(
                 f"{error} (available: {', '.join(AVAILABLE_FORMATS)}; to come: {', '.join(PLANNED_FORMATS)})"
