@@ -55,24 +55,40 @@ def study_report(study) -> dict:
 
 def _analysed(study) -> tuple[dict, dict]:
     """The report and the subjects' trajectories, from one read of the study's records."""
+    inputs = analysis_inputs(study)
+    return analyse(study_data(study), inputs, generated_at=timezone.now())
+
+
+def analysis_inputs(study) -> dict:
+    """What an analysis of ``study`` depends on besides its records, as JSON: the plan, the arms, the endpoints
+    and the study as the report names it. A data cut keeps these with its frozen datasets."""
     protocol = latest_protocol(study)
     if protocol is None:
         raise NoAnalysis(f"{study.code} has no protocol loaded")
-    plan = analysis_plan(study)
     arm_rows, endpoints = arms_and_endpoints(protocol)
+    return {
+        "plan": analysis_plan(study).model_dump(mode="json"),
+        "arms": [dict(row) for row in arm_rows],
+        "endpoints": sorted(endpoints),
+        "study": {
+            "code": study.code,
+            "title": study.title,
+            "protocol_version": protocol.version,
+            "design": protocol.design,
+        },
+    }
+
+
+def analyse(data, inputs: dict, *, generated_at: datetime) -> tuple[dict, dict]:
+    """The report and trajectories of ``data`` (analysis.datasets.StudyData) under ``inputs`` (analysis_inputs):
+    pure, so the same frozen data and inputs give the same report."""
+    plan = Plan.model_validate(inputs["plan"])
     try:
-        arms = choose_arms(arm_rows, plan)
+        arms = choose_arms(inputs["arms"], plan)
     except ValueError as error:
         raise NoAnalysis(str(error)) from error
-    about = {
-        "code": study.code,
-        "title": study.title,
-        "protocol_version": protocol.version,
-        "design": protocol.design,
-        "generated_at": timezone.now().isoformat(timespec="seconds"),
-    }
-    data = study_data(study)
-    report = build_report(data, plan, arms, study=about, endpoints=endpoints)
+    about = {**inputs["study"], "generated_at": generated_at.isoformat(timespec="seconds")}
+    report = build_report(data, plan, arms, study=about, endpoints=set(inputs["endpoints"]))
     population = data.subjects[data.subjects[plan.population].astype(bool)]
     return report, trajectories(data, analytes=plan.longitudinal, population=population)
 

@@ -5,10 +5,7 @@ export and returns its manifest: the header with ``files``, each file inside the
 ``sha256``. Writers read the forms through ``form_tables`` and ``codebook_table``.
 """
 
-import hashlib
 import os
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
@@ -16,16 +13,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.datasets import study_data
 from analysis.live import analysis_plan
 from ecrf.models import Study
 from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
-from exports import codebook, csv_bundle, wide
+from exports import csv_bundle, cuts, sources, wide
 from exports import deidentify as deidentification
-from exports.models import ExportLog
+from exports.models import DataCut, ExportLog
 from exports.pseudonyms import pseudonyms
-from exports.selectors import FORMS, form_rows
+from exports.sources import analysis_data, codebook_table, file_sha256, form_tables
 
 AVAILABLE_FORMATS = ("csv", "wide")
 # The formats of issue 16 still to come: asked for, they are refused by name rather than as unknown.
@@ -63,14 +59,6 @@ def check_available(fmt: str, deidentify: bool) -> None:
         )
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def stored_file(relative: str, sha256: str):
     """The export file at ``relative`` under ``EXPORT_ROOT``, opened, if it is there and still has ``sha256``."""
     root = Path(settings.EXPORT_ROOT).resolve()
@@ -97,44 +85,6 @@ def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
 DEIDENTIFIABLE = frozenset({"csv"})
 
 
-# Told of each form as a writer starts reading it (the export page's progress); set by ``export_study``.
-_progress: ContextVar[Callable[[int, int], None] | None] = ContextVar("export_progress", default=None)
-# Set by ``export_study`` for a de-identified export: each subject's pseudonym and offset (exports/deidentify.py).
-_pseudonyms: ContextVar[dict[str, deidentification.Subject] | None] = ContextVar("export_pseudonyms", default=None)
-
-
-def form_tables(study: Study) -> Iterator[csv_bundle.Table]:
-    """One table per form (``exports.selectors.FORMS``), each streaming its rows; every writer reads these.
-
-    In a de-identified export the tables are de-identified already: no writer sees an original code or date.
-    """
-    report, subjects = _progress.get(), _pseudonyms.get()
-    plans = deidentification.plan(_codebook_rows(study), codebook.COLUMNS) if subjects is not None else {}
-    for done, form in enumerate(FORMS):
-        if report is not None:
-            report(done, len(FORMS))
-        columns, rows = form.column_names, form_rows(form, study)
-        if subjects is not None:
-            plan = plans[form.name]
-            columns, rows = (
-                deidentification.columns(columns, plan),
-                deidentification.rows(columns, plan, rows, subjects),
-            )
-        yield csv_bundle.Table(form.name, columns, rows)
-
-
-def _codebook_rows(study: Study) -> list[list[str]]:
-    return codebook.codebook_rows(study, latest_protocol(study))
-
-
-def codebook_table(study: Study) -> csv_bundle.Table:
-    """The codebook of ``form_tables``: one row per column of every form (``exports.codebook.COLUMNS``)."""
-    rows = _codebook_rows(study)
-    if _pseudonyms.get() is not None:
-        rows = deidentification.codebook(rows, codebook.COLUMNS)
-    return csv_bundle.Table("codebook", codebook.COLUMNS, rows)
-
-
 def _write_csv_bundle(study: Study, target, header: dict) -> dict:
     return csv_bundle.write_bundle(target, tables=form_tables(study), codebook=codebook_table(study), header=header)
 
@@ -142,7 +92,7 @@ def _write_csv_bundle(study: Study, target, header: dict) -> dict:
 def _write_wide(study: Study, target, header: dict) -> dict:
     """The statistician's first file (exports/wide.py): one row per allocated subject, with its codebook."""
     protocol = latest_protocol(study)
-    data, plan = study_data(study), analysis_plan(study)
+    data, plan = analysis_data(study), analysis_plan(study)
     endpoints = arms_and_endpoints(protocol)[1] if protocol else set()
     frame = wide.wide(data, plan, endpoints=endpoints)
     book = wide.codebook(data, plan, endpoints=endpoints)
@@ -158,28 +108,46 @@ def _write_wide(study: Study, target, header: dict) -> dict:
 WRITERS = {"csv": _write_csv_bundle, "wide": _write_wide}
 
 
-def export_study(study: Study, fmt: str, path, by=None, progress=None, deidentify: bool = False) -> ExportLog:
+def _frozen(cut: DataCut) -> sources.Frozen:
+    return sources.Frozen(
+        cut.number, lambda: cuts.cut_tables(cut), lambda: cuts.cut_codebook(cut), lambda: cuts.frozen_data(cut)
+    )
+
+
+def export_study(
+    study: Study, fmt: str, path, by=None, progress=None, deidentify: bool = False, cut: DataCut | None = None
+) -> ExportLog:
     """Write ``study``'s export in format ``fmt`` to ``path`` and log it; returns the log row.
 
     The file is written beside ``path`` and moved into place whole, so a failed export leaves no partial file;
     the log row is written once the file is there. ``progress(done, total)`` is called as each form starts.
     ``deidentify``: dates shifted, free text dropped, pseudonyms, ages top-coded (exports/deidentify.py).
+    ``cut``: the data cut's frozen records and datasets instead of the live ones (exports/cuts.py).
     """
     check_available(fmt, deidentify)
+    if cut is not None and cut.study_id != study.pk:
+        raise ExportUnavailable(f"cut {cut.number} is not a cut of {study.code}", field="cut")
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     exported_at = timezone.now()
     header = _header(study, latest_protocol(study), fmt, exported_at)
+    if cut is not None:
+        frozen_at = cut.declared_at.isoformat()
+        header.update(cut=cut.number, cut_declared_at=frozen_at, protocol_version=cut.protocol_version)
     if deidentify:
         header.update(deidentified=True, deidentification=deidentification.SUMMARY)
-    tokens = (_progress.set(progress), _pseudonyms.set(pseudonyms(study) if deidentify else None))
+    tokens = [
+        (sources.progress, sources.progress.set(progress)),
+        (sources.pseudonyms, sources.pseudonyms.set(pseudonyms(study) if deidentify else None)),
+        (sources.cut, sources.cut.set(_frozen(cut) if cut is not None else None)),
+    ]
     try:
         with open(partial, "wb") as handle:
             manifest = WRITERS[fmt](study, handle, header)
         os.replace(partial, path)
     finally:
-        _progress.reset(tokens[0])
-        _pseudonyms.reset(tokens[1])
+        for variable, token in tokens:
+            variable.reset(token)
         partial.unlink(missing_ok=True)
     rows = {name: entry["rows"] for name, entry in manifest["files"].items()}
     log = ExportLog(
@@ -188,6 +156,7 @@ def export_study(study: Study, fmt: str, path, by=None, progress=None, deidentif
         study=study,
         format=fmt,
         deidentified=deidentify,
+        cut=cut.number if cut is not None else None,
         file_name=path.name,
         sha256=file_sha256(path),
         row_counts=rows,

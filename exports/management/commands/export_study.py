@@ -16,12 +16,15 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True, metavar="PATH")
         parser.add_argument("--by", metavar="USERNAME", help="Who exports (recorded in the export log).")
         parser.add_argument(
+            "--cut", type=int, metavar="N", help="Export data cut N (manage.py declare_cut) instead of live data."
+        )
+        parser.add_argument(
             "--deidentify",
             action="store_true",
             help="Dates shifted per subject, free text dropped, pseudonyms for codes, ages over 89 top-coded.",
         )
 
-    def handle(self, *args, study, format, output, by, deidentify, **options):
+    def handle(self, *args, study, format, output, by, deidentify, cut, **options):
         found = Study.objects.filter(code=study).first()
         if found is None:
             raise CommandError(f"--study: there is no study {study}")
@@ -30,11 +33,17 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=by).first()
             if user is None:
                 raise CommandError(f"--by: there is no user {by}")
+        frozen = None
+        if cut is not None:
+            frozen = found.data_cuts.filter(number=cut).first()
+            if frozen is None:
+                raise CommandError(f"--cut: {found.code} has no data cut {cut}")
         try:
-            log = export_study(found, format, output, by=user, deidentify=deidentify)
+            log = export_study(found, format, output, by=user, deidentify=deidentify, cut=frozen)
         except ExportUnavailable as error:
             raise CommandError(
-                f"{error} (available: {', '.join(AVAILABLE_FORMATS)}; to come: {', '.join(PLANNED_FORMATS)})"
+                f"--{error.field}: {error} (available: {', '.join(AVAILABLE_FORMATS)}; "
+                f"to come: {', '.join(PLANNED_FORMATS)})"
             ) from None
         total = sum(log.row_counts.values())
         self.stdout.write(f"Exported {found.code} as {format} to {output}: {total} rows, SHA-256 {log.sha256}.")

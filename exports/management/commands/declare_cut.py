@@ -1,0 +1,35 @@
+"""manage.py declare_cut --study CODE --label TEXT: freeze the study's data now as its next data cut."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from ecrf.models import Study
+from exports.cuts import declare_cut
+
+
+class Command(BaseCommand):
+    help = "Declare a data cut: the study's records and analysis datasets frozen as files with a SHA-256 manifest."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--study", required=True, metavar="CODE")
+        parser.add_argument("--label", required=True, help='What the cut is for, e.g. "Interim analysis 1".')
+        parser.add_argument("--by", metavar="USERNAME", help="Who declares it (recorded with the cut).")
+
+    def handle(self, *args, study, label, by, **options):
+        found = Study.objects.filter(code=study).first()
+        if found is None:
+            raise CommandError(f"--study: there is no study {study}")
+        user = None
+        if by is not None:
+            user = get_user_model().objects.filter(username=by).first()
+            if user is None:
+                raise CommandError(f"--by: there is no user {by}")
+        try:
+            cut = declare_cut(found, label=label, by=user)
+        except ValueError as error:
+            raise CommandError(f"--label: {error}") from None
+        rows = cut.manifest["files"]["bundle.zip"]["rows"]
+        self.stdout.write(
+            f"Declared cut {cut.number} of {found.code} ({cut.label}) as of {cut.declared_at:%Y-%m-%d %H:%M:%S %Z}: "
+            f"{rows} rows frozen with their analysis datasets and report in {cut.path}."
+        )
