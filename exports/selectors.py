@@ -233,3 +233,8 @@ def form_rows(form: Form, study: Study) -> Iterator[tuple]:
 
 def row_count(form: Form, study: Study) -> int:
     return active_rows(form, study).count()
+
+
+def visit_schedule(protocol) -> list[tuple[str, str, list[str]]]:
+    """The protocol's visits in order, each as (code, label, the protocol form codes it asks for)."""
+    return list(protocol.visit_definitions.order_by("order").values_list("code", "label", "forms"))
