@@ -23,6 +23,7 @@ from exports.selectors import FORMS, Form
 
 COLUMNS = ["variable", "label", "type", "unit", "allowed_values", "form", "visit", "description"]
 VALUE_SEPARATOR = " | "
+ROW_UNIT = "the row's unit column"  # a value whose unit is the row's "unit" column (lab values)
 
 # Labels of columns reached through a relation, where the far field's own name ("code") says too little.
 LABELS = {
@@ -114,7 +115,7 @@ def _type(field: models.Field) -> str:
 
 def _unit(column: str, field: models.Field) -> str:
     if field.model is LabValue and field.name == "value":
-        return "the row's unit column"
+        return ROW_UNIT
     return next((unit for suffix, unit in UNIT_SUFFIXES if column.endswith(suffix)), "")
 
 

@@ -249,3 +249,8 @@ def export_job(study: Study, job_id: int):
 def export_log(study: Study, limit: int = 200) -> list:
     """Every export of the study as logged (command line and page alike), newest first."""
     return list(ExportLog.objects.filter(study=study).select_related("user")[:limit])
+
+
+def visit_schedule(protocol) -> list[tuple[str, str, list[str]]]:
+    """The protocol's visits in order, each as (code, label, the protocol form codes it asks for)."""
+    return list(protocol.visit_definitions.order_by("order").values_list("code", "label", "forms"))

@@ -5,6 +5,7 @@ import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
+from lxml import etree
 
 from ecrf.services import events, labs, visits
 from ecrf.services.audit import void
@@ -51,3 +52,11 @@ def exported(trial_data, tmp_path, data_manager):
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
     return {"log": log, "path": path, "manifest": manifest, "study": trial_data}
+
+
+@pytest.fixture
+def odm_exported(trial_data, tmp_path, data_manager):
+    """The odm export of the trial: its log row, the XML's path and the parsed document."""
+    path = tmp_path / "trial.xml"
+    log = export_study(trial_data, "odm", path, by=data_manager)
+    return {"log": log, "path": path, "tree": etree.parse(str(path)), "study": trial_data}

@@ -117,3 +117,13 @@ def test_a_format_not_yet_de_identified_is_refused_by_name(trial_data, tmp_path)
     with pytest.raises(ExportUnavailable, match="de-identified wide export is not available"):
         export_study(trial_data, "wide", tmp_path / "wide.zip", deidentify=True)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_odm_export_is_de_identified_too(both, tmp_path):
+    path = tmp_path / "masked.xml"
+    export_study(both["study"], "odm", path, deidentify=True)
+    text = path.read_text()
+    keys = set(re.findall(r'SubjectKey="([^"]+)"', text))
+    assert len(keys) == 3
+    assert all(PSEUDONYM.match(key) for key in keys)
+    assert "HYPERLINK" not in text

@@ -52,3 +52,12 @@ def test_the_wide_format_writes_one_row_per_allocated_subject_with_its_codebook(
     assert {"os_time", "os_event", "tbil_w0"} <= set(rows.columns)
     assert book["variable"].tolist() == rows.columns.tolist()
     assert ExportLog.objects.get().format == "wide"
+
+
+def test_the_odm_format_writes_one_xml_document_and_logs_it(trial_data, tmp_path):
+    from lxml import etree
+
+    path = tmp_path / "trial.xml"
+    call_command("export_study", study="TRIAL", format="odm", output=str(path))
+    assert etree.parse(str(path)).getroot().get("ODMVersion") == "1.3.2"
+    assert ExportLog.objects.get().format == "odm"

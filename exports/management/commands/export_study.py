@@ -8,7 +8,7 @@ from exports.services import AVAILABLE_FORMATS, PLANNED_FORMATS, ExportUnavailab
 
 
 class Command(BaseCommand):
-    help = "Export a study's data to one file (csv: a zip of one CSV per form, codebook and manifest)."
+    help = "Export a study's data to one file (csv: a zip of one CSV per form, codebook, manifest; odm: ODM XML)."
 
     def add_arguments(self, parser):
         parser.add_argument("--study", required=True, metavar="CODE")
