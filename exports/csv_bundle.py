@@ -93,16 +93,21 @@ def _write_bytes(archive: zipfile.ZipFile, name: str, data: bytes, rows: int) ->
     return {"rows": rows, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def write_bundle(target, *, tables: Iterable[Table], codebook: Table, header: dict) -> dict:
+def write_bundle(
+    target, *, tables: Iterable[Table], codebook: Table, header: dict, binaries: Iterable[tuple[str, bytes, int]] = ()
+) -> dict:
     """Write the bundle to ``target`` (a path or a binary file) and return its manifest.
 
     ``header`` (study, versions, export time...) opens the manifest; ``files`` follows, each file of the zip
     but the manifest itself with its rows and SHA-256. The codebook's rows are held (one per variable).
+    ``binaries`` are further files (name, bytes, rows), such as SAS transport files, written after the tables.
     """
     files = {}
     with zipfile.ZipFile(target, "w") as archive:
         for table in tables:
             files[f"{table.name}.csv"] = _write_csv(archive, table)
+        for name, data, rows in binaries:
+            files[name] = _write_bytes(archive, name, data, rows)
         codebook_rows = [list(row) for row in codebook.rows]
         files["codebook.csv"] = _write_csv(archive, Table("codebook", codebook.columns, codebook_rows))
         page = codebook_html(codebook.columns, codebook_rows).encode("utf-8")

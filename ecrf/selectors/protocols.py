@@ -26,6 +26,11 @@ def arms_and_endpoints(protocol: ProtocolVersion) -> tuple[list[dict], set[str]]
     return arms, set(protocol.endpoint_collections.values_list("code", flat=True))
 
 
+def treated_arm_codes(protocol: ProtocolVersion) -> set[str]:
+    """Codes of the arms a protocol version gives infusions to (study product or placebo)."""
+    return set(protocol.arms.exclude(infusions="none").values_list("code", flat=True))
+
+
 def protocol_overview(study: Study) -> dict | None:
     """The current protocol with its arms, schedule and endpoints, and every version loaded, for display."""
     versions = list(ProtocolVersion.objects.filter(study=study).order_by("-effective_date", "-loaded_at"))
