@@ -8,6 +8,7 @@ export and returns its manifest: the header with ``files``, each file inside the
 import hashlib
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -19,13 +20,13 @@ from analysis.live import analysis_plan
 from ecrf.models import Study
 from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
-from exports import codebook, csv_bundle, wide
+from exports import codebook, csv_bundle, stat_files, wide, xlsx
 from exports.models import ExportLog
 from exports.selectors import FORMS, form_rows
 
-AVAILABLE_FORMATS = ("csv", "wide")
+AVAILABLE_FORMATS = ("csv", "wide", "xlsx", "spss", "stata", "sas")
 # The formats of issue 16 still to come: asked for, they are refused by name rather than as unknown.
-PLANNED_FORMATS = ("xlsx", "spss", "stata", "sas", "odm", "adam")
+PLANNED_FORMATS = ("odm", "adam")
 
 
 class ExportUnavailable(ValueError):
@@ -83,7 +84,23 @@ def _write_wide(study: Study, target, header: dict) -> dict:
     )
 
 
-WRITERS = {"csv": _write_csv_bundle, "wide": _write_wide}
+def _write_xlsx(study: Study, target, header: dict) -> dict:
+    """A workbook with a sheet per form and the codebook (exports/xlsx.py)."""
+    return xlsx.write_workbook(target, tables=form_tables(study), codebook=codebook_table(study), header=header)
+
+
+def _write_stat_files(study: Study, target, header: dict, *, kind: str) -> dict:
+    """A zip of one SPSS, Stata or SAS transport file per form (exports/stat_files.py)."""
+    tables, book = form_tables(study), codebook_table(study)
+    return stat_files.write_stat_bundle(target, kind=kind, tables=tables, codebook=book, header=header)
+
+
+WRITERS = {
+    "csv": _write_csv_bundle,
+    "wide": _write_wide,
+    "xlsx": _write_xlsx,
+    **{kind: partial(_write_stat_files, kind=kind) for kind in stat_files.KINDS},
+}
 
 
 def export_study(study: Study, fmt: str, path, by=None) -> ExportLog:
