@@ -56,14 +56,16 @@ class _HashingWriter(io.RawIOBase):
         return self.target.write(data)
 
 
-def _entry(archive: zipfile.ZipFile, name: str):
+def open_entry(archive: zipfile.ZipFile, name: str):
+    """An entry of ``archive`` open for writing, deflated, with the fixed timestamp."""
     info = zipfile.ZipInfo(name, date_time=ENTRY_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     return archive.open(info, "w", force_zip64=True)
 
 
-def _write_csv(archive: zipfile.ZipFile, table: Table) -> dict:
-    with _entry(archive, f"{table.name}.csv") as raw:
+def write_csv(archive: zipfile.ZipFile, table: Table) -> dict:
+    """Write ``table`` as ``name.csv`` into ``archive``, streamed; returns its rows and SHA-256."""
+    with open_entry(archive, f"{table.name}.csv") as raw:
         hashing = _HashingWriter(raw)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, buffer_size=1 << 16), encoding="utf-8", newline="")
         writer = csv_safe.writer(text)
@@ -87,8 +89,9 @@ def codebook_html(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
     )
 
 
-def _write_bytes(archive: zipfile.ZipFile, name: str, data: bytes, rows: int) -> dict:
-    with _entry(archive, name) as raw:
+def write_entry(archive: zipfile.ZipFile, name: str, data: bytes, rows: int) -> dict:
+    """Write ``data`` as entry ``name`` (fixed timestamp); returns ``rows`` and the SHA-256."""
+    with open_entry(archive, name) as raw:
         raw.write(data)
     return {"rows": rows, "sha256": hashlib.sha256(data).hexdigest()}
 
@@ -105,14 +108,14 @@ def write_bundle(
     files = {}
     with zipfile.ZipFile(target, "w") as archive:
         for table in tables:
-            files[f"{table.name}.csv"] = _write_csv(archive, table)
+            files[f"{table.name}.csv"] = write_csv(archive, table)
         for name, data, rows in binaries:
-            files[name] = _write_bytes(archive, name, data, rows)
+            files[name] = write_entry(archive, name, data, rows)
         codebook_rows = [list(row) for row in codebook.rows]
-        files["codebook.csv"] = _write_csv(archive, Table("codebook", codebook.columns, codebook_rows))
+        files["codebook.csv"] = write_csv(archive, Table("codebook", codebook.columns, codebook_rows))
         page = codebook_html(codebook.columns, codebook_rows).encode("utf-8")
-        files["codebook.html"] = _write_bytes(archive, "codebook.html", page, len(codebook_rows))
+        files["codebook.html"] = write_entry(archive, "codebook.html", page, len(codebook_rows))
         manifest = {**header, "files": files}
         text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-        _write_bytes(archive, MANIFEST, text.encode("utf-8"), 0)
+        write_entry(archive, MANIFEST, text.encode("utf-8"), 0)
     return manifest

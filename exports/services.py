@@ -6,6 +6,7 @@ export and returns its manifest: the header with ``files``, each file inside the
 """
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -18,16 +19,14 @@ from ecrf.models import Study
 from ecrf.selectors.organisation import sites_of_study
 from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol, treated_arm_codes
-from exports import adam, adtte, codebook, csv_bundle, cuts, odm, odm_metadata, sources, wide
+from exports import adam, adtte, codebook, csv_bundle, cuts, odm, odm_metadata, sources, stat_files, wide, xlsx
 from exports import deidentify as deidentification
 from exports.models import DataCut, ExportLog
 from exports.pseudonyms import pseudonyms
 from exports.selectors import FORMS, Form, visit_schedule
 from exports.sources import analysis_data, codebook_table, file_sha256, form_tables
 
-AVAILABLE_FORMATS = ("csv", "wide", "odm", "adam")
-# The formats of issue 16 still to come: asked for, they are refused by name rather than as unknown.
-PLANNED_FORMATS = ("xlsx", "spss", "stata", "sas")
+AVAILABLE_FORMATS = ("csv", "wide", "xlsx", "spss", "stata", "sas", "odm", "adam")
 
 
 FORMAT_LABELS = {
@@ -53,7 +52,7 @@ class ExportUnavailable(ValueError):
 def check_available(fmt: str, deidentify: bool) -> None:
     """Refuse, naming the choice at fault, an export that cannot be written."""
     if fmt not in AVAILABLE_FORMATS:
-        raise ExportUnavailable(f"not yet available: {fmt}" if fmt in PLANNED_FORMATS else f"unknown format: {fmt}")
+        raise ExportUnavailable(f"unknown format: {fmt}")
     if deidentify and fmt not in DEIDENTIFIABLE:
         raise ExportUnavailable(
             f"a de-identified {fmt} export is not available yet (de-identified: {', '.join(sorted(DEIDENTIFIABLE))})",
@@ -84,7 +83,7 @@ def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
 
 
 # Formats whose writers read only ``form_tables`` and ``codebook_table``, so they come out de-identified.
-DEIDENTIFIABLE = frozenset({"csv", "odm"})
+DEIDENTIFIABLE = frozenset({"csv", "xlsx", "spss", "stata", "sas", "odm"})
 
 
 def _write_csv_bundle(study: Study, target, header: dict) -> dict:
@@ -105,6 +104,17 @@ def _write_wide(study: Study, target, header: dict) -> dict:
         codebook=csv_bundle.Table("codebook", list(book.columns), book.itertuples(index=False)),
         header=header,
     )
+
+
+def _write_xlsx(study: Study, target, header: dict) -> dict:
+    """A workbook with a sheet per form and the codebook (exports/xlsx.py)."""
+    return xlsx.write_workbook(target, tables=form_tables(study), codebook=codebook_table(study), header=header)
+
+
+def _write_stat_files(study: Study, target, header: dict, *, kind: str) -> dict:
+    """A zip of one SPSS, Stata or SAS transport file per form (exports/stat_files.py)."""
+    tables, book = form_tables(study), codebook_table(study)
+    return stat_files.write_stat_bundle(target, kind=kind, tables=tables, codebook=book, header=header)
 
 
 # Forms with at most one row per subject and event (their database constraints): no ItemGroupRepeatKey in ODM.
@@ -168,7 +178,14 @@ def _write_adam(study: Study, target, header: dict) -> dict:
     return adam.write(target, [subjects, times], header=header)
 
 
-WRITERS = {"csv": _write_csv_bundle, "wide": _write_wide, "odm": _write_odm, "adam": _write_adam}
+WRITERS = {
+    "csv": _write_csv_bundle,
+    "wide": _write_wide,
+    "xlsx": _write_xlsx,
+    **{kind: partial(_write_stat_files, kind=kind) for kind in stat_files.KINDS},
+    "odm": _write_odm,
+    "adam": _write_adam,
+}
 
 
 def _frozen(cut: DataCut) -> sources.Frozen:

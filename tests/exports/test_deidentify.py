@@ -127,3 +127,15 @@ def test_the_odm_export_is_de_identified_too(both, tmp_path):
     assert len(keys) == 3
     assert all(PSEUDONYM.match(key) for key in keys)
     assert "HYPERLINK" not in text
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "spss", "stata", "sas"])
+def test_every_form_based_format_is_de_identified(both, tmp_path, fmt):
+    path = tmp_path / f"masked.{fmt}"
+    export_study(both["study"], fmt, path, deidentify=True)
+    with zipfile.ZipFile(path) as archive:  # an xlsx workbook is a zip too
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+    pseudonym = SubjectPseudonym.objects.get(subject__subject_code="001").pseudonym
+    assert pseudonym.encode() in everything
+    assert b"HYPERLINK" not in everything
+    assert b"Entecavir" not in everything

@@ -16,10 +16,10 @@ def test_the_command_writes_the_csv_bundle_and_logs_it(trial_data, tmp_path):
     assert (log.study, log.user, log.file_name) == (trial_data, None, "out.zip")
 
 
-def test_a_format_still_to_come_is_refused_by_name_and_writes_nothing(trial_data, tmp_path):
-    path = tmp_path / "out.xlsx"
-    with pytest.raises(CommandError, match="not yet available: xlsx"):
-        call_command("export_study", study="TRIAL", format="xlsx", output=str(path))
+def test_an_unknown_format_is_refused_by_name_and_writes_nothing(trial_data, tmp_path):
+    path = tmp_path / "out.pdf"
+    with pytest.raises(CommandError, match="--format: unknown format: pdf"):
+        call_command("export_study", study="TRIAL", format="pdf", output=str(path))
     assert not path.exists()
     assert not ExportLog.objects.exists()
 

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from ecrf.models import Study
-from exports.services import AVAILABLE_FORMATS, PLANNED_FORMATS, ExportUnavailable, export_study
+from exports.services import AVAILABLE_FORMATS, ExportUnavailable, export_study
 
 
 class Command(BaseCommand):
@@ -41,9 +41,6 @@ class Command(BaseCommand):
         try:
             log = export_study(found, format, output, by=user, deidentify=deidentify, cut=frozen)
         except ExportUnavailable as error:
-            raise CommandError(
-                f"--{error.field}: {error} (available: {', '.join(AVAILABLE_FORMATS)}; "
-                f"to come: {', '.join(PLANNED_FORMATS)})"
-            ) from None
+            raise CommandError(f"--{error.field}: {error} (formats: {', '.join(AVAILABLE_FORMATS)})") from None
         total = sum(log.row_counts.values())
         self.stdout.write(f"Exported {found.code} as {format} to {output}: {total} rows, SHA-256 {log.sha256}.")
