@@ -163,4 +163,6 @@ def remember_figure(study, cached: Cached, name: str, svg: str) -> None:
     """Keep a figure drawn from ``cached`` beside it, unless the report was recomputed meanwhile (then the row's
     keys differ and nothing is written: a figure of old numbers never joins a newer report)."""
     cached.figures[name] = svg
+    if "cut" in cached.keys:  # a data cut's report: its figures are drawn for this request only
+        return
     StudyReport.objects.filter(study=study, **cached.keys).update(figures=cached.figures)

@@ -25,23 +25,19 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analysis.datasets import StudyData, study_data
+from analysis.datasets import study_data
+from analysis.frozen import FRAMES, checked_file, file_sha256, frozen_data
 from analysis.live import analyse, analysis_inputs, engine_version
+from analysis.models import DataCut
 from ecrf.models import Study
 from ecrf.models.changes import current_version
 from exports import csv_bundle
-from exports.models import DataCut
 from exports.selectors import FORMS
-from exports.sources import codebook_table, file_sha256, form_tables
+from exports.sources import codebook_table, form_tables
 
-FRAMES = ("subjects", "labs", "scores", "time_to_event", "adverse_events")
 BUNDLE = "bundle.zip"
 FORM_NAMES = frozenset(f"{form.name}.csv" for form in FORMS)
 RECORD_CHUNK = 2000
-
-
-class CutDamaged(RuntimeError):
-    """A file of the cut is missing or no longer has the SHA-256 the cut recorded."""
 
 
 def _json_bytes(value) -> bytes:
@@ -128,27 +124,6 @@ def _freeze(study, number, label, by, folder: Path, relative: Path) -> DataCut:
     return cut
 
 
-def _file(cut: DataCut, name: str) -> Path:
-    """The cut's file ``name``, after checking it still has the SHA-256 the cut recorded."""
-    path = Path(settings.EXPORT_ROOT) / cut.path / name
-    expected = cut.manifest["files"][name]["sha256"]
-    if not path.is_file() or file_sha256(path) != expected:
-        raise CutDamaged(f"cut {cut.number} of {cut.study.code}: {name} is missing or changed since the cut")
-    return path
-
-
-def stored_report(cut: DataCut) -> tuple[bytes, dict]:
-    """The report as frozen with the cut (its bytes), and its trajectories."""
-    report = _file(cut, "report.json").read_bytes()
-    return report, json.loads(_file(cut, "trajectories.json").read_bytes())
-
-
-def frozen_data(cut: DataCut) -> StudyData:
-    """The cut's analysis frames, read back exactly."""
-    # Our own files, each read only once its SHA-256 matches the one the cut recorded in the database.
-    return StudyData(**{name: pd.read_pickle(_file(cut, f"datasets/{name}.pkl")) for name in FRAMES})  # noqa: S301
-
-
 def recomputed_report(cut: DataCut) -> bytes:
     """The cut's report computed again from its frozen frames and inputs: the same bytes as ``report.json``."""
     report, _ = json.loads(
@@ -194,7 +169,7 @@ def _records(path: Path):
 def cut_tables(cut: DataCut):
     """The cut's form tables exactly as they were read at the cut (types and all), rows streamed in chunks."""
     for name in cut.manifest["forms"]:
-        path = _file(cut, f"records/{name}.pkl")
+        path = checked_file(cut, f"records/{name}.pkl")
         with open(path, "rb") as handle:
             columns = pickle.load(handle)  # noqa: S301 -- checked by _file
         yield csv_bundle.Table(name, columns, _records(path))
@@ -202,5 +177,5 @@ def cut_tables(cut: DataCut):
 
 def cut_codebook(cut: DataCut) -> list[list[str]]:
     """The codebook frozen with the cut."""
-    with zipfile.ZipFile(_file(cut, BUNDLE)) as archive, archive.open("codebook.csv") as handle:
+    with zipfile.ZipFile(checked_file(cut, BUNDLE)) as archive, archive.open("codebook.csv") as handle:
         return pd.read_csv(handle, dtype=str, keep_default_na=False).values.tolist()

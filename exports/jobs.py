@@ -14,7 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.frozen import CutDamaged
+from analysis.models import DataCut
 from ecrf.models import Study
+from exports import sources
+from exports.cuts import declare_cut
 from exports.models import ExportJob
 from exports.selectors import FORMS
 from exports.services import ExportUnavailable, check_available, export_study
@@ -28,16 +32,32 @@ def file_name(job: ExportJob) -> str:
     """The download's name: study, format, job number and time, e.g. ``DLC-csv-12-20261201T1530Z.zip``."""
     stamp = job.requested_at.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
     kind = f"{job.format}-deidentified" if job.deidentified else job.format
+    if job.cut is not None:
+        kind = f"{kind}-cut{job.cut}"
     return f"{job.study.code}-{kind}-{job.pk}-{stamp}.{SUFFIXES.get(job.format, 'zip')}"
 
 
-def request_export(study: Study, fmt: str, *, by, deidentify: bool = False) -> ExportJob:
-    """Queue an export of ``study`` in ``fmt`` for a task worker; the job and its queue entry commit together."""
+def request_export(study: Study, fmt: str, *, by, deidentify: bool = False, cut: int | None = None) -> ExportJob:
+    """Queue an export of ``study`` in ``fmt`` (of data cut ``cut``, else live) for a task worker."""
+    check_available(fmt, deidentify)
+    if cut is not None and not DataCut.objects.filter(study=study, number=cut).exists():
+        raise ExportUnavailable(f"{study.code} has no data cut {cut}", field="cut")
+    return _queue(ExportJob(study=study, requested_by=by, format=fmt, deidentified=deidentify, cut=cut))
+
+
+def request_cut(study: Study, *, label: str, by) -> ExportJob:
+    """Queue the declaration of ``study``'s next data cut (exports/cuts.py) for a task worker."""
+    if not label.strip():
+        raise ExportUnavailable("A data cut needs a label saying what it is for.", field="label")
+    return _queue(ExportJob(study=study, requested_by=by, format=ExportJob.CUT, label=label.strip()))
+
+
+def _queue(job: ExportJob) -> ExportJob:
+    """Save ``job`` and put it on the task queue: the job and its queue entry commit together, or neither."""
     from exports.tasks import run_export_job  # the task module imports this one
 
-    check_available(fmt, deidentify)
+    job.files_total = len(FORMS)
     with transaction.atomic():
-        job = ExportJob(study=study, requested_by=by, format=fmt, deidentified=deidentify, files_total=len(FORMS))
         job.full_clean()
         job.save()
         job.task_id = str(run_export_job.enqueue(job.pk).id)
@@ -61,11 +81,26 @@ def run_job(job_id: int) -> ExportJob:
     if not claimed:
         return job
     try:
+        if job.format == ExportJob.CUT:
+            token = sources.progress.set(_report(job.pk))
+            try:
+                cut = declare_cut(job.study, label=job.label, by=job.requested_by)
+            finally:
+                sources.progress.reset(token)
+            _finish(job, status=ExportJob.Status.DONE, cut=cut.number, files_done=job.files_total)
+            return job
         relative = Path(job.study.code) / file_name(job)
         target = Path(settings.EXPORT_ROOT) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        frozen = DataCut.objects.get(study=job.study, number=job.cut) if job.cut is not None else None
         log = export_study(
-            job.study, job.format, target, by=job.requested_by, progress=_report(job.pk), deidentify=job.deidentified
+            job.study,
+            job.format,
+            target,
+            by=job.requested_by,
+            progress=_report(job.pk),
+            deidentify=job.deidentified,
+            cut=frozen,
         )
     except Exception as error:  # the job must say it failed, whatever broke; the worker logs the traceback
         logger.exception("Export job %s failed", job.pk)
@@ -78,7 +113,7 @@ def run_job(job_id: int) -> ExportJob:
 
 def _reason(error: Exception) -> str:
     """What the page says of a failure: the rule broken, or where to look (paths stay in the worker's log)."""
-    if isinstance(error, ExportUnavailable):
+    if isinstance(error, ExportUnavailable | CutDamaged):
         return str(error)
     if isinstance(error, OSError):
         return f"The file could not be written to the export folder ({type(error).__name__}); ask the administrator."

@@ -37,7 +37,10 @@ class ExportLog(models.Model):
 
 
 class ExportJob(models.Model):
-    """An export asked for on the export page and written by a task worker; its file is kept for download."""
+    """An export (or a data cut, ``format="cut"``) asked for on the export page and done by a task worker; an
+    export's file is kept for download."""
+
+    CUT = "cut"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -50,7 +53,10 @@ class ExportJob(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     format = models.CharField(max_length=10)
     deidentified = models.BooleanField(default=False)
-    cut = models.PositiveIntegerField(null=True, blank=True, help_text="The data cut to export; empty: live data.")
+    cut = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The data cut exported (or declared, for a cut job); empty: live data."
+    )
+    label = models.CharField(max_length=200, blank=True, help_text="A cut job's label for the cut.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     task_id = models.CharField(max_length=64, blank=True, help_text="The task queue's id of the job.")
     files_done = models.PositiveIntegerField(default=0, help_text="Forms written so far.")
@@ -65,7 +71,9 @@ class ExportJob(models.Model):
         ordering = ["-requested_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(status="done") | models.Q(log__isnull=False),
+                condition=~models.Q(status="done")
+                | models.Q(log__isnull=False)
+                | models.Q(format="cut", cut__isnull=False),
                 name="export_job_done_has_log",
             ),
         ]
@@ -101,35 +109,3 @@ class SubjectPseudonym(models.Model):
 
     def __str__(self):
         return self.pseudonym
-
-
-class DataCut(models.Model):
-    """A declared data cut: the study's records and analysis datasets frozen as files, with their SHA-256.
-
-    Nothing in a cut changes when data are corrected later: exports ``--cut N`` and the dashboards of a cut read
-    these files (checked against ``manifest`` before use), never the live tables.
-    """
-
-    study = models.ForeignKey("ecrf.Study", on_delete=models.PROTECT, related_name="data_cuts")
-    number = models.PositiveIntegerField(help_text="The cut's number within the study: 1, 2, ...")
-    label = models.CharField(max_length=200, help_text='What the cut is for, e.g. "Interim analysis 1".')
-    declared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    declared_at = models.DateTimeField(help_text="The data are those committed at this moment.")
-    data_version = models.PositiveBigIntegerField(
-        help_text="The study's data version frozen (every audited write raises it)."
-    )
-    protocol_version = models.CharField(max_length=20)
-    plan_version = models.CharField(max_length=40, blank=True)
-    engine_version = models.CharField(max_length=64, help_text="SHA-256 of the analysis code that made the report.")
-    inputs = models.JSONField(help_text="Plan, arms, endpoints and study as the report used them.")
-    path = models.CharField(max_length=255, help_text="The cut's folder, relative to EXPORT_ROOT.")
-    manifest = models.JSONField(help_text="Every file of the cut with its rows and SHA-256.")
-
-    class Meta:
-        ordering = ["study", "-number"]
-        constraints = [models.UniqueConstraint(fields=["study", "number"], name="data_cut_number_unique")]
-
-    def __str__(self):
-        return f"{self.study} cut {self.number} ({self.label})"

@@ -14,17 +14,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.frozen import file_sha256
 from analysis.live import analysis_plan
+from analysis.models import DataCut
 from ecrf.models import Study
 from ecrf.selectors.organisation import sites_of_study
 from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol, treated_arm_codes
 from exports import adam, adtte, codebook, csv_bundle, cuts, odm, odm_metadata, sources, stat_files, wide, xlsx
 from exports import deidentify as deidentification
-from exports.models import DataCut, ExportLog
+from exports.models import ExportLog
 from exports.pseudonyms import pseudonyms
 from exports.selectors import FORMS, Form, visit_schedule
-from exports.sources import analysis_data, codebook_table, file_sha256, form_tables
+from exports.sources import analysis_data, codebook_table, form_tables
 
 AVAILABLE_FORMATS = ("csv", "wide", "xlsx", "spss", "stata", "sas", "odm", "adam")
 

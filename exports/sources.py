@@ -5,11 +5,9 @@ variables the writers never touch: a data cut's frozen files instead of the live
 de-identified (``--deidentify``), and a callback told of each form as it starts (the export page's progress).
 """
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 
 from analysis.datasets import StudyData, study_data
 from ecrf.models import Study
@@ -17,14 +15,6 @@ from ecrf.selectors.protocols import latest_protocol
 from exports import codebook, csv_bundle
 from exports import deidentify as deidentification
 from exports.selectors import FORMS, form_rows
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analysis.frozen import data_cuts
 from ecrf.access import StudyAccess, require_study_role
 from ecrf.roles import Capability
 from ecrf.selectors.protocols import latest_protocol
@@ -33,10 +34,31 @@ def export_access(request, study_code: str) -> StudyAccess:
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=[(f, FORMAT_LABELS[f]) for f in AVAILABLE_FORMATS], widget=forms.RadioSelect)
+    cut = forms.TypedChoiceField(
+        label="Data",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="A data cut exports the data frozen when it was declared; later corrections are not in it.",
+    )
     deidentify = forms.BooleanField(
         required=False,
         label="De-identify",
         help_text="Dates shifted per subject, free text dropped, codes replaced by pseudonyms, ages over 89 top-coded.",
+    )
+
+    def __init__(self, *args, cuts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cut"].choices = [("", "Live data, as stored now")] + [
+            (cut.number, f"Cut {cut.number}: {cut.label} (as of {cut.declared_at:%Y-%m-%d %H:%M} UTC)") for cut in cuts
+        ]
+
+
+class CutForm(forms.Form):
+    label = forms.CharField(
+        max_length=200,
+        label="Label",
+        help_text='What the cut is for, e.g. "Interim analysis 1". Everything entered up to now is frozen.',
     )
 
 
@@ -44,28 +66,48 @@ class ExportForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def export_page(request, study_code: str):
     access = export_access(request, study_code)
-    form = ExportForm(request.POST if request.method == "POST" else None, initial={"format": "csv"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = jobs.request_export(
-                access.study, form.cleaned_data["format"], by=request.user, deidentify=form.cleaned_data["deidentify"]
-            )
-        except ExportUnavailable as error:
-            form.add_error(error.field, str(error))
-        else:
-            messages.success(request, f"Export #{job.pk} ({FORMAT_LABELS[job.format]}) is queued.")
+    cuts = data_cuts(access.study)
+    posted = request.POST if request.method == "POST" else None
+    declaring = posted is not None and "declare_cut" in posted
+    form = ExportForm(None if declaring else posted, initial={"format": "csv"}, cuts=cuts)
+    cut_form = CutForm(posted if declaring else None)
+    if posted is not None:
+        job = _queue(request, access.study, cut_form if declaring else form, declaring)
+        if job is not None:
             return redirect("exports:page", study_code)
     export_jobs = selectors.export_jobs(access.study)
     pending = any(job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING) for job in export_jobs)
     context = {
         "study": access.study,
         "form": form,
+        "cut_form": cut_form,
+        "cuts": cuts,
         "jobs": export_jobs,
         "log": selectors.export_log(access.study),
         "pending": pending,
-        "format_labels": FORMAT_LABELS,
     }
-    return render(request, "exports/export_page.html", context, status=400 if form.errors else 200)
+    invalid = form.errors or cut_form.errors
+    return render(request, "exports/export_page.html", context, status=400 if invalid else 200)
+
+
+def _queue(request, study, form, declaring: bool):
+    """The job the valid ``form`` asks for, queued with a message; None (errors on the form) otherwise."""
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    try:
+        if declaring:
+            job = jobs.request_cut(study, label=data["label"], by=request.user)
+        else:
+            job = jobs.request_export(
+                study, data["format"], by=request.user, deidentify=data["deidentify"], cut=data["cut"]
+            )
+    except ExportUnavailable as error:
+        form.add_error(error.field, str(error))
+        return None
+    what = f"Data cut ({job.label})" if declaring else f"Export #{job.pk} ({FORMAT_LABELS[job.format]})"
+    messages.success(request, f"{what} is queued.")
+    return job
 
 
 @login_required

@@ -2,6 +2,7 @@
 every figure downloadable as SVG, PNG and PDF and every table as CSV; and the report's JSON for scripts."""
 
 import io
+import logging
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
@@ -11,10 +12,13 @@ from django.views.decorators.http import require_GET
 from analysis import panels
 from analysis.figures.render import FORMATS
 from analysis.figures.render import render as render_figure
+from analysis.frozen import CutDamaged, data_cut, frozen_cached
 from analysis.live import NoAnalysis, cached_report
 from analysis.views import content
 from analysis.views.scope import dashboard_scope, require_arms
 from ecrf import csv_safe
+
+logger = logging.getLogger(__name__)
 
 OPERATIONAL = frozenset({"enrolment", "completeness"})
 TABS = (
@@ -38,7 +42,7 @@ def overview(request, study_code: str):
         "statuses": data["statuses"],
         "operational_as_of": data["as_of"],
     }
-    cached = _cached_or_none(scope)
+    cached = _cached_or_none(scope, request)
     if cached is not None:
         context["flow_table"] = content.table(scope, "flow", cached)
     return _page(request, scope, "overview", context, cached)
@@ -48,7 +52,7 @@ def overview(request, study_code: str):
 @require_GET
 def survival(request, study_code: str):
     scope = _arm_scope(request, study_code)
-    cached = _cached(scope)
+    cached = _cached(scope, request)
     names = ["km", *(content.landmark_name(e) for e in cached.report["overall_survival"].get("landmark_curves", []))]
     if "hcc" in cached.report:
         names.append("cif")
@@ -65,7 +69,7 @@ def survival(request, study_code: str):
 @require_GET
 def labs(request, study_code: str):
     scope = _arm_scope(request, study_code)
-    cached = _cached(scope)
+    cached = _cached(scope, request)
     analytes = [a["analyte"] for a in cached.report["longitudinal"]]
     if not analytes:
         raise Http404("The plan follows no analyte.")
@@ -87,7 +91,7 @@ def labs(request, study_code: str):
 @require_GET
 def safety(request, study_code: str):
     scope = _arm_scope(request, study_code)
-    cached = _cached(scope)
+    cached = _cached(scope, request)
     tables = [content.table(scope, name, cached) for name in ("adverse-events", "ae-by-term")]
     return _page(request, scope, "safety", {"tables": tables}, cached)
 
@@ -96,7 +100,7 @@ def safety(request, study_code: str):
 @require_GET
 def baseline(request, study_code: str):
     scope = _arm_scope(request, study_code)
-    cached = _cached(scope)
+    cached = _cached(scope, request)
     return _page(request, scope, "baseline", {"tables": [content.table(scope, "table-one", cached)]}, cached)
 
 
@@ -105,7 +109,7 @@ def baseline(request, study_code: str):
 def report_json(request, study_code: str):
     """The JSON ``manage.py analysis_report --json`` prints, under the arm-level panels' access rule."""
     scope = _arm_scope(request, study_code)
-    report = _cached(scope).report
+    report = _cached(scope, request).report
     return JsonResponse(report, json_dumps_params={"indent": 2, "ensure_ascii": False, "allow_nan": False})
 
 
@@ -117,7 +121,7 @@ def figure_download(request, study_code: str, figure: str, fmt: str):
     scope = dashboard_scope(request, study_code)
     if figure not in OPERATIONAL:
         require_arms(scope)
-    drawn = content.figure(scope, figure, None if figure in OPERATIONAL else _cached(scope))
+    drawn = content.figure(scope, figure, None if figure in OPERATIONAL else _cached(scope, request))
     response = HttpResponse(render_figure(drawn, fmt), content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{study_code}-{figure}.{fmt}"'
     return response
@@ -129,7 +133,7 @@ def table_download(request, study_code: str, table: str):
     scope = dashboard_scope(request, study_code)
     if table not in OPERATIONAL:
         require_arms(scope)
-    built = content.table(scope, table, None if table in OPERATIONAL else _cached(scope))
+    built = content.table(scope, table, None if table in OPERATIONAL else _cached(scope, request))
     response = HttpResponse(_csv(built), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study_code}-{table}.csv"'
     return response
@@ -141,24 +145,42 @@ def _arm_scope(request, study_code: str):
     return scope
 
 
-def _cached(scope):
+def _cut(scope, request):
+    """The data cut asked for with ``?cut=N`` (its frozen report instead of live data), or None; 404 if none."""
+    number = request.GET.get("cut", "")
+    if not number:
+        return None
+    cut = data_cut(scope.study, int(number)) if number.isdecimal() and len(number) < 9 else None
+    if cut is None:
+        raise Http404("No such data cut.")
+    return cut
+
+
+def _cached(scope, request):
+    cut = _cut(scope, request)
     try:
-        return cached_report(scope.study)
+        return frozen_cached(cut) if cut is not None else cached_report(scope.study)
     except NoAnalysis as error:
         raise Http404(f"No analysis yet: {error}.") from error
+    except CutDamaged as error:
+        logger.error("Dashboard refused a damaged cut: %s", error)
+        raise Http404(f"{error}: its dashboard cannot be shown.") from error
 
 
-def _cached_or_none(scope):
+def _cached_or_none(scope, request):
     if not scope.arms_visible:
         return None
     try:
-        return cached_report(scope.study)
-    except NoAnalysis:
+        return _cached(scope, request)
+    except Http404:
+        if _cut(scope, request) is not None:
+            raise
         return None
 
 
 def _page(request, scope, tab: str, context: dict, cached):
     report = cached.report if cached else None
+    cut = _cut(scope, request)
     return render(
         request,
         f"analysis/{tab}.html",
@@ -169,6 +191,8 @@ def _page(request, scope, tab: str, context: dict, cached):
             "tabs": TABS if scope.arms_visible else TABS[:1],
             "cached": cached,
             "report": report,
+            "cut": cut,
+            "cut_query": f"?cut={cut.number}" if cut else "",
             **context,
         },
     )

@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
+from analysis.frozen import CutDamaged, frozen_data, stored_report
+from analysis.models import DataCut
 from ecrf.models import AdverseEvent
 from ecrf.services import events
 from ecrf.services.audit import void
-from exports.cuts import CutDamaged, declare_cut, frozen_data, recomputed_report, stored_report
-from exports.models import DataCut, ExportLog
+from exports.cuts import declare_cut, recomputed_report
+from exports.models import ExportLog
 from exports.services import export_study
 
 pytestmark = pytest.mark.django_db
