@@ -57,8 +57,8 @@ class ExportForm(forms.Form):
 class CutForm(forms.Form):
     label = forms.CharField(
         max_length=200,
-        label="Label",
-        help_text='What the cut is for, e.g. "Interim analysis 1". Everything entered up to now is frozen.',
+        label="What the cut is for",
+        help_text='e.g. "Interim analysis 1". Everything entered up to now is frozen.',
     )
 
 
