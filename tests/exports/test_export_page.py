@@ -173,3 +173,4 @@ def test_a_de_identified_export_is_queued_and_logged_as_such(client, trial_data,
     assert job.deidentified
     assert job.log.deidentified
     assert "deidentified" in job.log.file_name
+
