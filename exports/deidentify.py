@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import pandas as pd
+
 AGE_TOP = 90
 # Text columns that are codes or versions rather than free text: kept (subject_code becomes the pseudonym).
 KEPT_TEXT = frozenset(
@@ -123,3 +125,27 @@ def rows(
                 value = min(value, AGE_TOP)
             out.append(value)
         yield tuple(out)
+
+
+# Free text in the analysis frames (analysis/datasets.py): emptied, as the form tables' free-text columns are dropped.
+FRAME_FREE_TEXT = ("screen_failure_reason", "term")
+
+
+def frame(table, subjects: Mapping[str, Subject]):
+    """An analysis frame (pandas, with ``subject_id``) de-identified as the form tables are: pseudonyms, every date
+    and datetime moved by its subject's offset (intervals, and so every time to event, unchanged), free text
+    emptied, ages top-coded."""
+    out = table.copy()
+    if "subject_id" not in out.columns:
+        return out
+    shift = pd.to_timedelta(out["subject_id"].map(lambda code: subjects[code].shift_days), unit="D")
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column] + shift
+    for column in FRAME_FREE_TEXT:
+        if column in out.columns:
+            out[column] = None
+    if "age_years" in out.columns:
+        out["age_years"] = out["age_years"].clip(upper=AGE_TOP)
+    out["subject_id"] = out["subject_id"].map(lambda code: subjects[code].pseudonym)
+    return out

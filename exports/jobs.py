@@ -39,7 +39,7 @@ def file_name(job: ExportJob) -> str:
 
 def request_export(study: Study, fmt: str, *, by, deidentify: bool = False, cut: int | None = None) -> ExportJob:
     """Queue an export of ``study`` in ``fmt`` (of data cut ``cut``, else live) for a task worker."""
-    check_available(fmt, deidentify)
+    check_available(fmt)
     if cut is not None and not DataCut.objects.filter(study=study, number=cut).exists():
         raise ExportUnavailable(f"{study.code} has no data cut {cut}", field="cut")
     return _queue(ExportJob(study=study, requested_by=by, format=fmt, deidentified=deidentify, cut=cut))

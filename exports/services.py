@@ -51,15 +51,10 @@ class ExportUnavailable(ValueError):
         self.field = field
 
 
-def check_available(fmt: str, deidentify: bool) -> None:
+def check_available(fmt: str) -> None:
     """Refuse, naming the choice at fault, an export that cannot be written."""
     if fmt not in AVAILABLE_FORMATS:
         raise ExportUnavailable(f"unknown format: {fmt}")
-    if deidentify and fmt not in DEIDENTIFIABLE:
-        raise ExportUnavailable(
-            f"a de-identified {fmt} export is not available yet (de-identified: {', '.join(sorted(DEIDENTIFIABLE))})",
-            field="deidentify",
-        )
 
 
 def stored_file(relative: str, sha256: str):
@@ -82,10 +77,6 @@ def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
         "deidentified": False,
         "cut": None,
     }
-
-
-# Formats whose writers read only ``form_tables`` and ``codebook_table``, so they come out de-identified.
-DEIDENTIFIABLE = frozenset({"csv", "xlsx", "spss", "stata", "sas", "odm"})
 
 
 def _write_csv_bundle(study: Study, target, header: dict) -> dict:
@@ -206,7 +197,7 @@ def export_study(
     ``deidentify``: dates shifted, free text dropped, pseudonyms, ages top-coded (exports/deidentify.py).
     ``cut``: the data cut's frozen records and datasets instead of the live ones (exports/cuts.py).
     """
-    check_available(fmt, deidentify)
+    check_available(fmt)
     if cut is not None and cut.study_id != study.pk:
         raise ExportUnavailable(f"cut {cut.number} is not a cut of {study.code}", field="cut")
     path = Path(path)

@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from analysis.datasets import StudyData, study_data
+from analysis.frozen import FRAMES
 from ecrf.models import Study
 from ecrf.selectors.protocols import latest_protocol
 from exports import codebook, csv_bundle
@@ -75,6 +76,11 @@ def codebook_table(study: Study) -> csv_bundle.Table:
 
 
 def analysis_data(study: Study) -> StudyData:
-    """The analysis frames of the export: the cut's, frozen, or the study's as stored now."""
+    """The analysis frames of the export: the cut's, frozen, or the study's as stored now; de-identified in a
+    de-identified export."""
     frozen = cut.get()
-    return frozen.data() if frozen is not None else study_data(study)
+    data = frozen.data() if frozen is not None else study_data(study)
+    subjects = pseudonyms.get()
+    if subjects is None:
+        return data
+    return StudyData(**{name: deidentification.frame(getattr(data, name), subjects) for name in FRAMES})

@@ -12,7 +12,7 @@ from exports.codebook import COLUMNS
 from exports.deidentify import treatment
 from exports.models import SubjectPseudonym
 from exports.selectors import FORMS
-from exports.services import ExportUnavailable, codebook_table, export_study
+from exports.services import codebook_table, export_study
 
 PSEUDONYM = re.compile(r"^P[0-9A-F]{10}$")
 
@@ -113,10 +113,33 @@ def test_the_codebook_and_manifest_say_what_was_done(both):
     assert "term" not in set(book[book["form"] == "adverse_events"]["variable"])
 
 
-def test_a_format_not_yet_de_identified_is_refused_by_name(trial_data, tmp_path):
-    with pytest.raises(ExportUnavailable, match="de-identified wide export is not available"):
-        export_study(trial_data, "wide", tmp_path / "wide.zip", deidentify=True)
-    assert not list(tmp_path.iterdir())
+def _zipped_csv(path, name) -> pd.DataFrame:
+    with zipfile.ZipFile(path) as archive:
+        return pd.read_csv(archive.open(name), dtype=str, keep_default_na=False)
+
+
+def test_the_adam_export_moves_dates_but_keeps_every_time_to_event(both, tmp_path):
+    plain, masked = tmp_path / "adam.zip", tmp_path / "adam-masked.zip"
+    export_study(both["study"], "adam", plain)
+    export_study(both["study"], "adam", masked, deidentify=True)
+    before, after = _zipped_csv(plain, "adtte.csv"), _zipped_csv(masked, "adtte.csv")
+    assert list(after["AVAL"]) == list(before["AVAL"])
+    assert list(after["CNSR"]) == list(before["CNSR"])
+    assert not set(after["ADT"]) & set(before["ADT"])
+    adsl = _zipped_csv(masked, "adsl.csv")
+    assert adsl["SUBJID"].map(PSEUDONYM.match).all()
+    assert not set(adsl["USUBJID"]) & set(_zipped_csv(plain, "adsl.csv")["USUBJID"])
+
+
+def test_the_wide_export_holds_pseudonyms_and_the_same_times(both, tmp_path):
+    plain, masked = tmp_path / "wide.zip", tmp_path / "wide-masked.zip"
+    export_study(both["study"], "wide", plain)
+    export_study(both["study"], "wide", masked, deidentify=True)
+    before, after = _zipped_csv(plain, "wide.csv"), _zipped_csv(masked, "wide.csv")
+    assert after["subject"].map(PSEUDONYM.match).all()
+    times = [column for column in before.columns if column.endswith(("_days", "_months", "_event"))]
+    assert times
+    assert after[times].equals(before[times])
 
 
 def test_the_odm_export_is_de_identified_too(both, tmp_path):

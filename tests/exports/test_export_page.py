@@ -157,14 +157,6 @@ def test_only_the_data_manager_finds_exports_in_the_navigation(client, trial_dat
     assert exports_url in client.get(reverse("ecrf:home")).content.decode()
 
 
-def test_de_identification_not_offered_for_a_format_is_refused_on_its_field(client, trial_data, data_manager):
-    client.force_login(data_manager)
-    response = queue(client, trial_data, fmt="wide", deidentify="on")
-    assert response.status_code == 400
-    assert "de-identified wide export is not available" in response.context["form"].errors["deidentify"][0]
-    assert not ExportJob.objects.exists()
-
-
 def test_a_de_identified_export_is_queued_and_logged_as_such(client, trial_data, data_manager):
     client.force_login(data_manager)
     queue(client, trial_data, deidentify="on")
@@ -173,4 +165,3 @@ def test_a_de_identified_export_is_queued_and_logged_as_such(client, trial_data,
     assert job.deidentified
     assert job.log.deidentified
     assert "deidentified" in job.log.file_name
-
