@@ -225,11 +225,15 @@ def active_rows(form: Form, study: Study) -> models.QuerySet:
     return form.model.objects.filter(**{form.lookup("study"): study}, **standing)
 
 
+def form_queryset(form: Form, study: Study) -> models.QuerySet:
+    """The export's query of ``form`` for ``study``: its active rows, ordered, as ``form.column_names`` tuples."""
+    lookups = [lookup for _, lookup in form.columns]
+    return active_rows(form, study).order_by(*form.order_by).values_list(*lookups)
+
+
 def form_rows(form: Form, study: Study) -> Iterator[tuple]:
     """The rows of ``form`` for ``study`` as tuples in ``form.column_names`` order, streamed in chunks."""
-    lookups = [lookup for _, lookup in form.columns]
-    queryset = active_rows(form, study).order_by(*form.order_by).values_list(*lookups)
-    return queryset.iterator(chunk_size=CHUNK_SIZE)
+    return form_queryset(form, study).iterator(chunk_size=CHUNK_SIZE)
 
 
 def row_count(form: Form, study: Study) -> int:
