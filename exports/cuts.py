@@ -45,7 +45,11 @@ def _json_bytes(value) -> bytes:
 
 
 def _snapshot() -> None:
-    """Every read of this transaction from one snapshot (PostgreSQL's default sees each statement's own)."""
+    """Every read of this transaction from one snapshot (PostgreSQL's default sees each statement's own).
+
+    Only a transaction's first statement may set its isolation: inside a caller's transaction (a test's, say) the
+    caller's isolation holds.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -56,8 +60,10 @@ def declare_cut(study: Study, *, label: str, by=None) -> DataCut:
     label = label.strip()
     if not label:
         raise ValueError("A data cut needs a label saying what it is for.")
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        _snapshot()
+        if outermost:
+            _snapshot()
         number = (DataCut.objects.filter(study=study).aggregate(n=Max("number"))["n"] or 0) + 1
         relative = Path(study.code) / "cuts" / str(number)
         folder = Path(settings.EXPORT_ROOT) / relative

@@ -135,3 +135,10 @@ def test_the_commands_declare_and_export_a_cut(trial_data, data_manager, tmp_pat
     assert ExportLog.objects.get().cut == 1
     with pytest.raises(CommandError, match="--cut: TRIAL has no data cut 7"):
         call_command("export_study", study="TRIAL", format="csv", output=str(tmp_path / "x.zip"), cut=7)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cut_declared_outside_any_transaction_sets_its_own_snapshot(trial_data):
+    """As the command and the task worker declare it: on PostgreSQL, REPEATABLE READ must be, and is, the first
+    statement of the cut's own transaction (inside a caller's transaction the caller's isolation holds)."""
+    assert declare_cut(trial_data, label="Own transaction").number == 1
