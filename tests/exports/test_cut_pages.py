@@ -16,7 +16,9 @@ from exports.cuts import declare_cut
 from exports.models import ExportJob
 from tests.factories import MembershipFactory
 
-pytestmark = pytest.mark.django_db
+# The task worker closes a connection left inside a transaction (close_old_connections), as a test's own would be:
+# these tests commit, and the database is flushed after each.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

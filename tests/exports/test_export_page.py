@@ -17,7 +17,9 @@ from ecrf.roles import Role
 from exports.models import ExportJob, ExportLog
 from tests.factories import MembershipFactory
 
-pytestmark = pytest.mark.django_db
+# The task worker closes a connection left inside a transaction (close_old_connections), as a test's own would be:
+# these tests commit, and the database is flushed after each.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
