@@ -61,10 +61,8 @@ lint: $(DEV_STAMP)
 test: $(DEV_STAMP) $(KEY_FILE) system-deps lint
 	SECRET_KEY_FILE=$(KEY_FILE) $(MANAGE) check --fail-level WARNING
 	SECRET_KEY_FILE=$(KEY_FILE) $(MANAGE) makemigrations --check --dry-run
-	@echo "== Test suite on SQLite =="
-	EXPECT_DB_VENDOR=sqlite $(BIN)/pytest
-	@echo "== Test suite on a throwaway PostgreSQL =="
-	scripts/with-postgres.sh env EXPECT_DB_VENDOR=postgresql $(BIN)/pytest
+	@echo "== Test suite on SQLite and on a throwaway PostgreSQL, side by side (logs follow when both end) =="
+	scripts/test-both.sh $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) var
