@@ -13,6 +13,7 @@ from django.http import Http404
 from ecrf.models import Membership, Site, Study
 from ecrf.roles import Capability, Role, role_can
 from ecrf.selectors import organisation
+from ecrf.selectors.protocols import latest_protocol
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,13 @@ def require_study_role(request, study_code: str, capability: str, site_code: str
             f"Your role in {study.code} does not allow this: {Capability(capability).label.lower()}."
         )
     return StudyAccess(study=study, membership=granting[0], site=site, memberships=in_study)
+
+
+def may_export(access: StudyAccess) -> bool:
+    """Whether the user may export the study's datasets: data managers, and the roles the study's current protocol
+    names in ``export_roles`` (who then export every site's data, as a data manager does)."""
+    if access.can(Capability.EXPORT_DATA):
+        return True
+    protocol = latest_protocol(access.study)
+    granted = set(protocol.export_roles) if protocol is not None else set()
+    return any(m.role in granted for m in access.memberships)

@@ -84,7 +84,7 @@ class StudySection(Strict):
     blinded: bool | None = None
     # Subjects the trial plans to allocate, drawn as the target line of the enrolment figure.
     target_enrolment: int | None = Field(default=None, ge=1, le=1_000_000)
-    # Roles besides data managers whom the protocol lets export the study's datasets (issue 16); none by default.
+    # Roles besides data managers whom the protocol lets export the datasets of every site (issue 16); none by default.
     export_roles: list[Literal["coordinator", "investigator", "monitor"]] = []
     time_origin: Literal["consent", "allocation", "first_infusion"] = "allocation"
     follow_up: Duration

@@ -250,9 +250,11 @@ def export_job(study: Study, job_id: int):
     return ExportJob.objects.filter(study=study, pk=job_id).select_related("log").first()
 
 
-def export_log(study: Study, limit: int = 200) -> list:
-    """Every export of the study as logged (command line and page alike), newest first."""
-    return list(ExportLog.objects.filter(study=study).select_related("user")[:limit])
+def export_log(study: Study, limit: int = 200) -> tuple[list, int]:
+    """The study's latest ``limit`` exports as logged (command line and page alike), newest first, and how many
+    the log holds in all."""
+    logged = ExportLog.objects.filter(study=study)
+    return list(logged.select_related("user")[:limit]), logged.count()
 
 
 def visit_schedule(protocol) -> list[tuple[str, str, list[str]]]:

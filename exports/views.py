@@ -12,9 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analysis.frozen import data_cuts
-from ecrf.access import StudyAccess, require_study_role
+from ecrf.access import StudyAccess, may_export, require_study_role
 from ecrf.roles import Capability
-from ecrf.selectors.protocols import latest_protocol
 from exports import jobs, selectors
 from exports.models import ExportJob
 from exports.services import AVAILABLE_FORMATS, FORMAT_LABELS, ExportUnavailable, stored_file
@@ -23,11 +22,7 @@ from exports.services import AVAILABLE_FORMATS, FORMAT_LABELS, ExportUnavailable
 def export_access(request, study_code: str) -> StudyAccess:
     """The user's access to the study's exports: data managers, and roles the study's protocol grants."""
     access = require_study_role(request, study_code, Capability.VIEW_STUDY)
-    if access.can(Capability.EXPORT_DATA):
-        return access
-    protocol = latest_protocol(access.study)
-    granted = set(protocol.export_roles) if protocol is not None else set()
-    if not any(m.role in granted for m in access.memberships):
+    if not may_export(access):
         raise PermissionDenied(f"Your role in {access.study.code} does not allow this: export datasets.")
     return access
 
@@ -76,6 +71,7 @@ def export_page(request, study_code: str):
         if job is not None:
             return redirect("exports:page", study_code)
     export_jobs = selectors.export_jobs(access.study)
+    log, log_total = selectors.export_log(access.study)
     pending = any(job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING) for job in export_jobs)
     context = {
         "study": access.study,
@@ -83,7 +79,8 @@ def export_page(request, study_code: str):
         "cut_form": cut_form,
         "cuts": cuts,
         "jobs": export_jobs,
-        "log": selectors.export_log(access.study),
+        "log": log,
+        "log_total": log_total,
         "pending": pending,
     }
     invalid = form.errors or cut_form.errors

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from ecrf.access import memberships_of, require_study_role
+from ecrf.access import may_export, memberships_of, require_study_role
 from ecrf.navigation import study_navigation
 from ecrf.roles import Capability, capability_labels_by_role
 from ecrf.selectors import organisation, protocols, randomisation, worklist
@@ -35,7 +35,7 @@ def study_detail(request, study_code):
         "commitment": randomisation_list.commitment_sha256 if randomisation_list else None,
         "exhausted": randomisation.exhausted_strata_rows(access.study) if access.can(Capability.MANAGE_DATA) else [],
         "can_review_deviations": access.can(Capability.VERIFY_SOURCE),
-        "can_export": access.can(Capability.EXPORT_DATA),
+        "can_export": may_export(access),
     }
     return render(request, "ecrf/study_detail.html", context)
 

@@ -167,3 +167,11 @@ def test_a_de_identified_export_is_queued_and_logged_as_such(client, trial_data,
     assert job.deidentified
     assert job.log.deidentified
     assert "deidentified" in job.log.file_name
+
+
+def test_a_role_the_protocol_grants_finds_exports_on_the_study_page(client, trial_data, investigator_a):
+    study_page = reverse("ecrf:study_detail", args=[trial_data.code])
+    client.force_login(investigator_a)
+    assert page(trial_data) not in client.get(study_page).content.decode()
+    ProtocolVersion.objects.filter(study=trial_data).update(export_roles=["investigator"])
+    assert page(trial_data) in client.get(study_page).content.decode()
