@@ -33,7 +33,7 @@ from ecrf.models import Study
 from ecrf.models.changes import current_version
 from exports import csv_bundle
 from exports.selectors import FORMS
-from exports.sources import codebook_table, form_tables
+from exports.sources import codebook_table, form_tables, manifest_header
 
 BUNDLE = "bundle.zip"
 FORM_NAMES = frozenset(f"{form.name}.csv" for form in FORMS)
@@ -82,15 +82,7 @@ def _freeze(study, number, label, by, folder: Path, relative: Path) -> DataCut:
     data_version, _ = current_version(study.pk)
     inputs = analysis_inputs(study)
     (folder / "datasets").mkdir(parents=True)
-    header = {
-        "study": study.code,
-        "protocol_version": inputs["study"]["protocol_version"],
-        "plan_version": inputs["plan"].get("version"),
-        "format": "csv",
-        "exported_at": declared_at.isoformat(),
-        "deidentified": False,
-        "cut": number,
-    }
+    header = {**manifest_header(study, "csv", declared_at), "cut": number}
     (folder / "records").mkdir()
     with open(folder / BUNDLE, "wb") as handle:
         tables = _recorded(form_tables(study), folder)

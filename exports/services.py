@@ -19,14 +19,13 @@ from analysis.live import analysis_plan
 from analysis.models import DataCut
 from ecrf.models import Study
 from ecrf.selectors.organisation import sites_of_study
-from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol, treated_arm_codes
 from exports import adam, adtte, codebook, csv_bundle, cuts, odm, odm_metadata, sources, stat_files, wide, xlsx
 from exports import deidentify as deidentification
 from exports.models import ExportLog
 from exports.pseudonyms import pseudonyms
 from exports.selectors import FORMS, Form, visit_schedule
-from exports.sources import analysis_data, codebook_table, form_tables
+from exports.sources import analysis_data, codebook_table, form_tables, manifest_header
 
 AVAILABLE_FORMATS = ("csv", "wide", "xlsx", "spss", "stata", "sas", "odm", "adam")
 
@@ -64,19 +63,6 @@ def stored_file(relative: str, sha256: str):
     if not relative or not path.is_relative_to(root) or not path.is_file() or file_sha256(path) != sha256:
         return None
     return open(path, "rb")
-
-
-def _header(study: Study, protocol, fmt: str, exported_at) -> dict:
-    plan = latest_plan(study)
-    return {
-        "study": study.code,
-        "protocol_version": protocol.version if protocol else None,
-        "plan_version": plan.version if plan else None,
-        "format": fmt,
-        "exported_at": exported_at.isoformat(),
-        "deidentified": False,
-        "cut": None,
-    }
 
 
 def _write_csv_bundle(study: Study, target, header: dict) -> dict:
@@ -182,9 +168,7 @@ WRITERS = {
 
 
 def _frozen(cut: DataCut) -> sources.Frozen:
-    return sources.Frozen(
-        cut.number, lambda: cuts.cut_tables(cut), lambda: cuts.cut_codebook(cut), lambda: cuts.frozen_data(cut)
-    )
+    return sources.Frozen(lambda: cuts.cut_tables(cut), lambda: cuts.cut_codebook(cut), lambda: cuts.frozen_data(cut))
 
 
 def export_study(
@@ -203,7 +187,7 @@ def export_study(
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     exported_at = timezone.now()
-    header = _header(study, latest_protocol(study), fmt, exported_at)
+    header = manifest_header(study, fmt, exported_at)
     if cut is not None:
         frozen_at = cut.declared_at.isoformat()
         header.update(cut=cut.number, cut_declared_at=frozen_at, protocol_version=cut.protocol_version)

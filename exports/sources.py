@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from analysis.datasets import StudyData, study_data
 from analysis.frozen import FRAMES
 from ecrf.models import Study
+from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import latest_protocol
 from exports import codebook, csv_bundle
 from exports import deidentify as deidentification
@@ -22,7 +23,6 @@ from exports.selectors import FORMS, form_rows
 class Frozen:
     """A data cut's records, codebook and analysis frames, as callables reading its files."""
 
-    number: int
     tables: Callable[[], Iterator[csv_bundle.Table]]
     codebook_rows: Callable[[], list[list[str]]]
     data: Callable[[], StudyData]
@@ -34,6 +34,21 @@ cut: ContextVar[Frozen | None] = ContextVar("export_cut", default=None)
 progress: ContextVar[Callable[[int, int], None] | None] = ContextVar("export_progress", default=None)
 # Set by ``export_study`` for a de-identified export: each subject's pseudonym and offset (exports/deidentify.py).
 pseudonyms: ContextVar[dict[str, deidentification.Subject] | None] = ContextVar("export_pseudonyms", default=None)
+
+
+def manifest_header(study: Study, fmt: str, exported_at) -> dict:
+    """What every export's manifest opens with: study, protocol and plan versions, format and time; not yet
+    de-identified or of a cut (``export_study`` and ``declare_cut`` say so when it is)."""
+    protocol, plan = latest_protocol(study), latest_plan(study)
+    return {
+        "study": study.code,
+        "protocol_version": protocol.version if protocol else None,
+        "plan_version": plan.version if plan else None,
+        "format": fmt,
+        "exported_at": exported_at.isoformat(),
+        "deidentified": False,
+        "cut": None,
+    }
 
 
 def form_tables(study: Study) -> Iterator[csv_bundle.Table]:
