@@ -1,8 +1,8 @@
 """manage.py load_plan FILE [FILE ...]: validate and load statistical analysis plan files (analysis/plans/)."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from ecrf.management.arguments import user_option
 from ecrf.services.plans import PlanFileError, load_plan_file
 
 
@@ -16,11 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--by", metavar="USERNAME", help="Who loads the plan (recorded with it).")
 
     def handle(self, *args, files, by, **options):
-        user = None
-        if by is not None:
-            user = get_user_model().objects.filter(username=by).first()
-            if user is None:
-                raise CommandError(f"--by: there is no user {by}")
+        user = user_option(by)
         for path in files:
             try:
                 result = load_plan_file(path, by=user)

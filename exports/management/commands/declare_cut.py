@@ -1,9 +1,8 @@
 """manage.py declare_cut --study CODE --label TEXT: freeze the study's data now as its next data cut."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from ecrf.models import Study
+from ecrf.management.arguments import study_option, user_option
 from exports.cuts import declare_cut
 
 
@@ -16,14 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--by", metavar="USERNAME", help="Who declares it (recorded with the cut).")
 
     def handle(self, *args, study, label, by, **options):
-        found = Study.objects.filter(code=study).first()
-        if found is None:
-            raise CommandError(f"--study: there is no study {study}")
-        user = None
-        if by is not None:
-            user = get_user_model().objects.filter(username=by).first()
-            if user is None:
-                raise CommandError(f"--by: there is no user {by}")
+        found = study_option(study)
+        user = user_option(by)
         try:
             cut = declare_cut(found, label=label, by=user)
         except ValueError as error:

@@ -1,9 +1,8 @@
 """manage.py export_study --study CODE --format FORMAT --output PATH: write one study's export and log it."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from ecrf.models import Study
+from ecrf.management.arguments import study_option, user_option
 from exports.services import AVAILABLE_FORMATS, ExportUnavailable, export_study
 
 
@@ -25,14 +24,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, study, format, output, by, deidentify, cut, **options):
-        found = Study.objects.filter(code=study).first()
-        if found is None:
-            raise CommandError(f"--study: there is no study {study}")
-        user = None
-        if by is not None:
-            user = get_user_model().objects.filter(username=by).first()
-            if user is None:
-                raise CommandError(f"--by: there is no user {by}")
+        found = study_option(study)
+        user = user_option(by)
         frozen = None
         if cut is not None:
             frozen = found.data_cuts.filter(number=cut).first()
