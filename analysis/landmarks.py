@@ -8,7 +8,8 @@ competing, Aalen-Johansen) estimate among them is the probability of surviving t
 subject whose time is exactly L has no time after it and is left out. Pure: DataFrames in, JSON-ready dicts out.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import pandas as pd
 
@@ -42,19 +43,8 @@ def survival_from_landmarks(
 ) -> list[dict]:
     """Per landmark: the landmark, the number at risk at it per arm, and per arm the Kaplan-Meier from it (the
     shape of ``kaplan_meier``), at the report times after the landmark counted from it."""
-    entries = []
-    for landmark in landmarks:
-        data = from_landmark(frame, duration=duration, event=event, landmark=landmark)
-        curves = kaplan_meier(
-            data,
-            duration=duration,
-            event=event,
-            group_col=group_col,
-            groups=groups,
-            at_times=times_after(report_times, landmark),
-        )
-        entries.append({**_at_landmark(landmark, curves), "kaplan_meier": curves})
-    return entries
+    estimate = partial(kaplan_meier, duration=duration, event=event, group_col=group_col, groups=groups)
+    return _from_each(frame, duration, event, landmarks, report_times, estimate, "kaplan_meier")
 
 
 def incidence_from_landmarks(
@@ -70,19 +60,19 @@ def incidence_from_landmarks(
 ) -> list[dict]:
     """Per landmark: the landmark, the number at risk at it per arm (alive and free of ``cause``), and per arm the
     cumulative incidence from it with the competing event still competing (the shape of ``cumulative_incidence``)."""
+    estimate = partial(
+        cumulative_incidence, duration=duration, event=event, group_col=group_col, groups=groups, cause=cause
+    )
+    return _from_each(frame, duration, event, landmarks, report_times, estimate, "cumulative_incidence")
+
+
+def _from_each(frame, duration, event, landmarks, report_times, estimate: Callable, key: str) -> list[dict]:
+    """``estimate`` (per-arm curves of the data at ``at_times``) from each landmark, under ``key``."""
     entries = []
     for landmark in landmarks:
         data = from_landmark(frame, duration=duration, event=event, landmark=landmark)
-        curves = cumulative_incidence(
-            data,
-            duration=duration,
-            event=event,
-            group_col=group_col,
-            groups=groups,
-            cause=cause,
-            at_times=times_after(report_times, landmark),
-        )
-        entries.append({**_at_landmark(landmark, curves), "cumulative_incidence": curves})
+        curves = estimate(data, at_times=times_after(report_times, landmark))
+        entries.append({**_at_landmark(landmark, curves), key: curves})
     return entries
 
 
