@@ -70,31 +70,29 @@ def _write_xport(frame, path, *, file_label, column_labels, table_name, value_la
     )
 
 
-def _write_sav(frame, path, *, file_label, column_labels, table_name, value_labels, formats):
-    pyreadstat.write_sav(
-        frame,
-        path,
-        file_label=file_label,
-        column_labels=column_labels,
-        variable_value_labels=value_labels,
-        variable_format=formats,
-    )
+def _labelled(write: Callable) -> Callable:
+    """SPSS's and Stata's writer: ``write`` (pyreadstat's) with value labels; they name no dataset inside."""
 
+    def writer(frame, path, *, file_label, column_labels, table_name, value_labels, formats):
+        write(
+            frame,
+            path,
+            file_label=file_label,
+            column_labels=column_labels,
+            variable_value_labels=value_labels,
+            variable_format=formats,
+        )
 
-def _write_dta(frame, path, *, file_label, column_labels, table_name, value_labels, formats):
-    pyreadstat.write_dta(
-        frame,
-        path,
-        file_label=file_label,
-        column_labels=column_labels,
-        variable_value_labels=value_labels,
-        variable_format=formats,
-    )
+    return writer
 
 
 KINDS = {
-    "spss": Kind("sav", _write_sav, name_limit=64, label_limit=256, text_codes=True, date_format="DATE11"),
-    "stata": Kind("dta", _write_dta, name_limit=32, label_limit=80, text_codes=False, date_format="%td"),
+    "spss": Kind(
+        "sav", _labelled(pyreadstat.write_sav), name_limit=64, label_limit=256, text_codes=True, date_format="DATE11"
+    ),
+    "stata": Kind(
+        "dta", _labelled(pyreadstat.write_dta), name_limit=32, label_limit=80, text_codes=False, date_format="%td"
+    ),
     "sas": Kind(
         "xpt",
         _write_xport,
