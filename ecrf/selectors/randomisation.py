@@ -128,6 +128,12 @@ def active_list(study: Study) -> RandomisationList | None:
     return RandomisationList.objects.filter(study=study, is_active=True).select_related("created_by").first()
 
 
+def randomisation_slot(study: Study, code: str) -> RandomisationSlot | None:
+    """The slot of the study's active list with randomisation code ``code``, with its arm and allocation, or None."""
+    slots = RandomisationSlot.objects.filter(list__study=study, list__is_active=True, code=code)
+    return slots.select_related("arm", "allocation").first()
+
+
 def strata_summary(randomisation_list: RandomisationList) -> list[dict]:
     """Per stratum: slots, used and free, for the data manager's list page (never shown to site staff)."""
     rows = (

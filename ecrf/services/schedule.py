@@ -7,6 +7,7 @@ from django.db import transaction
 
 from ecrf.models import Subject, Visit, VisitDefinition, VisitStatus
 from ecrf.services.audit import save_record
+from ecrf.services.locking import lock_subject
 
 # The field each anchor's date is entered in, so a refusal shows on it.
 ANCHOR_FIELDS = {"consent": "consent_date", "allocation": "allocation_date", "first_infusion": "started_at"}
@@ -65,3 +66,24 @@ def sync_schedule(subject: Subject, *, by) -> list[Visit]:
         reason = "" if visit.pk is None else f"Re-planned: {definition.anchor} date is now {anchors[definition.anchor]}"
         existing[definition.pk] = save_record(visit, by=by, reason=reason)
     return sorted(existing.values(), key=lambda v: (v.planned_date, v.definition.order))
+
+
+@transaction.atomic
+def keep_planned_dates(visit: Visit, *, planned_date: date, window_start: date, window_end: date, by) -> Visit:
+    """Give the visit the planned date and window it was scheduled with elsewhere (an import from another
+    system or a backup), where the calendar was planned before this system saw the visit's anchor event.
+
+    The window must be the protocol's around that date; the date is kept as the record of what was planned.
+    """
+    lock_subject(visit.subject, visit)
+    if visit.status != VisitStatus.PLANNED:
+        raise ValidationError({"planned_date": "A visit keeps the dates it was recorded with once done or missed."})
+    expected = (
+        planned_date - timedelta(days=visit.definition.window_before_days),
+        planned_date + timedelta(days=visit.definition.window_after_days),
+    )
+    if (window_start, window_end) != expected:
+        window = f"{expected[0]} to {expected[1]}"
+        raise ValidationError({"window_start": f"{visit.definition.code}'s window around {planned_date} is {window}."})
+    visit.planned_date, visit.window_start, visit.window_end = planned_date, window_start, window_end
+    return save_record(visit, by=by, reason=f"Planned as scheduled at the source: {planned_date}")

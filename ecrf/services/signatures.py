@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from ecrf.credentials import PasswordCheck, PasswordChecker
 from ecrf.models import Visit, VisitSignature, VisitStatus
+from ecrf.roles import Role
 from ecrf.selectors.labs import standing_signature
 from ecrf.selectors.signing import content_versions, incompleteness, missing_forms
 from ecrf.services.audit import require_reason, save_record, void
@@ -95,6 +96,21 @@ def _refusals(visit: Visit) -> list[str]:
         return [f"{code} is already signed."]
     missing = missing_forms(visit.subject, [visit])[visit.pk]
     return [incompleteness(visit, missing)] if missing else []
+
+
+@transaction.atomic
+def record_signature(visit: Visit, *, signed_by, signed_at, meaning: str, by) -> VisitSignature:
+    """A signature given in another system (an import): kept as the signer gave it there, with ``by`` (who loads
+    it) in its history. The visit must be signable now, as for a signature given here.
+    """
+    lock_subject(visit.subject, visit)
+    refusals = _refusals(visit)
+    if refusals:
+        raise ValidationError(refusals)
+    if not signed_by.memberships.filter(study=visit.subject.study, role=Role.INVESTIGATOR).exists():
+        raise ValidationError({"signed_by": f"{signed_by} is not an investigator of {visit.subject.study.code}."})
+    signature = VisitSignature(visit=visit, signed_by=signed_by, signed_at=signed_at, meaning=meaning)
+    return save_record(signature, by=by, reason=f"Signature by {signed_by} at {signed_at:%Y-%m-%d %H:%M} kept as given")
 
 
 @transaction.atomic

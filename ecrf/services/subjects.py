@@ -23,6 +23,7 @@ from ecrf.models import (
     SubjectStatus,
 )
 from ecrf.selectors.protocols import protocol_in_force
+from ecrf.selectors.randomisation import randomisation_slot
 from ecrf.selectors.subjects import (
     eligibility_of,
     eligibility_version,
@@ -202,7 +203,40 @@ def allocate_from_slot(subject: Subject, *, slot, stratum: str, by) -> Allocatio
     )
 
 
-def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="", slot=None) -> Allocation:
+@transaction.atomic
+def allocate_as_recorded(
+    subject: Subject, *, arm: Arm, method: str, allocation_date: date, reason: str, stratum: str, code: str, by
+) -> Allocation:
+    """An allocation made before it reaches this system (an import from another system or a backup), as recorded.
+
+    The protocol's rules apply as to any allocation. A randomised one keeps its code; where the code is a slot of
+    the study's active list, that slot is the allocation's, and its arm must be the recorded one.
+    """
+    lock_subject(subject)
+    if method == AllocationMethod.ASSIGNED:
+        if subject.protocol.is_randomised:
+            raise ValidationError({"method": f"{subject.study.code} is randomised: its allocations are randomised."})
+        reason = require_reason(reason, "assignment")
+    elif method != AllocationMethod.RANDOMISED or not subject.protocol.is_randomised:
+        how = "randomisation" if subject.protocol.is_randomised else "assignment"
+        raise ValidationError({"method": f"{subject.study.code} allocates by {how}."})
+    slot = randomisation_slot(subject.study, code) if method == AllocationMethod.RANDOMISED else None
+    if slot is not None and (slot.arm_id != arm.pk or hasattr(slot, "allocation")):
+        raise ValidationError({"randomisation_code": f"{code} is a slot of the list for another arm, or already used."})
+    return _allocate(
+        subject,
+        arm=arm,
+        allocation_date=allocation_date,
+        method=method,
+        reason=reason,
+        by=by,
+        stratum=stratum,
+        slot=slot,
+        code=code if method == AllocationMethod.RANDOMISED else "",
+    )
+
+
+def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="", slot=None, code="") -> Allocation:
     if arm.protocol_id != subject.protocol_id:
         raise ValidationError({"arm": "This arm belongs to another protocol version."})
     check_clinical_date(subject.study, "allocation_date", allocation_date)
@@ -221,7 +255,7 @@ def _allocate(subject, *, arm, allocation_date, method, reason, by, stratum="", 
         reason=reason,
         stratum=stratum,
         slot=slot,
-        randomisation_code=slot.code if slot else "",
+        randomisation_code=slot.code if slot else code,
     )
     save_record(allocation, by=by)
     _move(subject, S.ALLOCATED, by=by, reason=f"Allocated to {arm.label}")
@@ -254,6 +288,9 @@ def withdraw(subject: Subject, *, withdrawal_date: date, reason: str, by) -> Sub
     lock_subject(subject)
     check_clinical_date(subject.study, "withdrawal_date", withdrawal_date)
     subject.withdrawal_date = withdrawal_date
+    # Withdrawing is a contact with the subject: the last one known, unless a later one is already recorded.
+    if withdrawal_date is not None:  # no date: full_clean refuses the withdrawal on its date field
+        subject.last_contact_date = max(subject.last_contact_date or withdrawal_date, withdrawal_date)
     subject.withdrawal_reason = require_reason(reason, "withdrawal")
     return _move(subject, S.WITHDRAWN, by=by, reason=f"Withdrawn: {subject.withdrawal_reason}")
 

@@ -1,6 +1,6 @@
 """Recording what happened at a visit: done on a date (with weight), or missed with a reason; its clinical status."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,12 +24,14 @@ def record_visit(
     by,
     reason: str = "",
     window_reason: str = "",
+    deviation_detected_at: datetime | None = None,
     expected_version: int | None = None,
 ) -> Visit:
     """Mark the visit done on ``actual_date``; changing a visit already recorded needs ``reason``.
 
     A date outside the visit's window needs ``window_reason`` (or an out-of-window deviation already standing
-    for the visit) and records it as a protocol deviation; a correction back into the window voids that deviation.
+    for the visit) and records it as a protocol deviation, detected now (or at ``deviation_detected_at``, for a
+    deviation recorded elsewhere first: an import); a correction back into the window voids that deviation.
     """
     lock_subject(visit.subject, visit)
     check_version(record_version(visit), expected_version)
@@ -47,7 +49,14 @@ def record_visit(
     visit.status, visit.actual_date, visit.weight_kg, visit.missed_reason = VisitStatus.DONE, actual_date, weight_kg, ""
     save_record(visit, by=by, reason=reason)
     if window_reason:
-        record_window_deviation(visit, description=window_reason, standing=standing, by=by, reason=reason)
+        record_window_deviation(
+            visit,
+            description=window_reason,
+            standing=standing,
+            by=by,
+            reason=reason,
+            detected_at=deviation_detected_at,
+        )
     elif standing is not None:
         void(standing, by=by, reason="Visit date corrected into its window")
     return visit
@@ -72,7 +81,13 @@ def _window_reason(visit: Visit, actual_date: date, given: str, standing: Protoc
 
 
 def record_window_deviation(
-    visit: Visit, *, description: str, standing: ProtocolDeviation | None, by, reason: str
+    visit: Visit,
+    *,
+    description: str,
+    standing: ProtocolDeviation | None,
+    by,
+    reason: str,
+    detected_at: datetime | None = None,
 ) -> ProtocolDeviation:
     """Create the visit's out-of-window deviation, or bring the standing one's reason up to date."""
     if standing is None:
@@ -80,7 +95,7 @@ def record_window_deviation(
             subject=visit.subject,
             visit=visit,
             kind=DeviationKind.VISIT_OUT_OF_WINDOW,
-            detected_at=timezone.now(),
+            detected_at=detected_at or timezone.now(),
             recorded_by=by,
         )
     elif standing.description == description:
