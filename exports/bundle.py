@@ -10,9 +10,12 @@ import csv
 import hashlib
 import io
 import json
+import math
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
@@ -41,6 +44,8 @@ def read_bundle(path, study: Study) -> Bundle:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         manifest = json.loads(archive.read(MANIFEST))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise ValueError("not a manifest")
     except (zipfile.BadZipFile, KeyError, ValueError):
         problem = Problem(str(path), 0, "", "Not a csv export of this system (no readable manifest).")
         raise ImportRefused([problem]) from None
@@ -81,12 +86,14 @@ def _check_manifest(manifest: dict, study: Study) -> None:
 
 
 def _entry(archive: zipfile.ZipFile, name: str, manifest: dict) -> tuple[bytes, list[Problem]]:
-    listed = manifest.get("files", {}).get(name)
+    listed = manifest["files"].get(name)
     try:
         data = archive.read(name)
     except KeyError:
         return b"", [Problem(name, 0, "", "Missing from the bundle.")]
-    if listed is None or hashlib.sha256(data).hexdigest() != listed.get("sha256"):
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return b"", [Problem(name, 0, "", "Damaged in the zip: it cannot be read.")]
+    if not isinstance(listed, dict) or hashlib.sha256(data).hexdigest() != listed.get("sha256"):
         return data, [Problem(name, 0, "", "Its SHA-256 is not the manifest's: the file was altered or replaced.")]
     return data, []
 
@@ -148,6 +155,8 @@ def _parser(model, lookup: str):
                 raise ValidationError(f"{text!r} is not 1 (yes) or 0 (no).")
             return text == "1"
         value = field.to_python(text)
+        if isinstance(value, float | Decimal) and not math.isfinite(value):
+            raise ValidationError(f"{text!r} is not a number.")
         if isinstance(value, datetime) and timezone.is_naive(value):
             raise ValidationError(f"{text!r} needs its offset from UTC, as exported (+00:00).")
         return value

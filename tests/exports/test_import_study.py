@@ -1,5 +1,6 @@
 """import_study: a csv bundle loaded through the services, all or nothing, and the round trip export-import-export."""
 
+import csv
 import hashlib
 import io
 import json
@@ -11,6 +12,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrf.demo.builder import TrialBuilder
 from ecrf.demo.cohorts import COHORTS
@@ -21,7 +24,9 @@ from ecrf.selectors.protocols import latest_protocol
 from ecrf.services import labs, signatures, visits
 from ecrf.services.import_rows import ImportRefused
 from exports.imports import import_bundle
+from exports.selectors import FORMS
 from exports.services import export_study
+from tests.ecrf import hostile_values as hv
 from tests.factories import TEST_PASSWORD, MembershipFactory
 
 
@@ -234,3 +239,37 @@ def test_the_demo_trials_round_trip_through_the_services(demo_bundles, tmp_path)
         again = tmp_path / f"{code}-again.zip"
         export_study(study, "csv", again, by=data_manager)
         assert _without_export_time(_entries(path)) == _without_export_time(_entries(again)), code
+
+
+JUNK = [*hv.TEXT_JUNK, *hv.NUMBER_JUNK, *hv.DATE_JUNK, *hv.EXTREME_DATES, "nan", "inf", "1", "0", "'=1+1"]
+
+
+def _with_cell(text: str, line: int, column: int, value: str) -> str:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if line < len(rows):
+        rows[line][column % len(rows[line])] = value
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+def test_a_hostile_cell_anywhere_is_refused_by_name_and_leaves_nothing(source_bundle, data_manager, tmp_path):
+    study, files = source_bundle["study"], [f"{form.name}.csv" for form in FORMS]
+
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None)
+    @given(name=st.sampled_from(files), line=st.integers(1, 3), column=st.integers(0, 20), value=st.sampled_from(JUNK))
+    def hostile(name, line, column, value):
+        def edit(file, text):
+            return _with_cell(text, line, column, str(value)) if file == name else text
+
+        before, problems, left = transaction.savepoint(), None, False
+        try:
+            import_bundle(study, _rewritten(source_bundle["path"], tmp_path, edit), by=data_manager)
+        except ImportRefused as refused:  # anything else is a crash, and fails the test
+            problems, left = refused.problems, Subject.objects.filter(study=study).exists()
+        finally:
+            transaction.savepoint_rollback(before)
+        assert problems is None or all(problem.file and problem.message for problem in problems)
+        assert not left
+
+    hostile()
