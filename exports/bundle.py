@@ -1,8 +1,8 @@
 """Reading a ``csv`` bundle back for ``import_study``: its manifest checked, each file's rows parsed by type.
 
 A bundle is refused whole, with every problem named by file, row and column, when it is not a zip of this
-study's plain (not de-identified) csv export, when a file is missing, altered (its SHA-256 or row count differs
-from the manifest) or has other columns than the export writes, or when a cell cannot be read as its column's
+study's plain (not de-identified) csv export, when a file is missing, altered (its SHA-256 differs from the
+manifest's) or has other columns than the export writes, or when a cell cannot be read as its column's
 type (the model field the column was exported from). Values are then checked by the services, not here.
 """
 
@@ -46,7 +46,7 @@ def read_bundle(path, study: Study) -> Bundle:
         manifest = json.loads(archive.read(MANIFEST))
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
             raise ValueError("not a manifest")
-    except (zipfile.BadZipFile, KeyError, ValueError):
+    except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError, NotImplementedError):  # encrypted, odd codec
         problem = Problem(str(path), 0, "", "Not a csv export of this system (no readable manifest).")
         raise ImportRefused([problem]) from None
     _check_manifest(manifest, study)
@@ -91,7 +91,7 @@ def _entry(archive: zipfile.ZipFile, name: str, manifest: dict) -> tuple[bytes, 
         data = archive.read(name)
     except KeyError:
         return b"", [Problem(name, 0, "", "Missing from the bundle.")]
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError):
         return b"", [Problem(name, 0, "", "Damaged in the zip: it cannot be read.")]
     if not isinstance(listed, dict) or hashlib.sha256(data).hexdigest() != listed.get("sha256"):
         return data, [Problem(name, 0, "", "Its SHA-256 is not the manifest's: the file was altered or replaced.")]

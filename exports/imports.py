@@ -57,12 +57,15 @@ def _cell_differences(name: str, given: bytes, exported: bytes) -> list[Problem]
     given_rows = list(csv.reader(io.StringIO(given.decode("utf-8"), newline="")))
     exported_rows = list(csv.reader(io.StringIO(exported.decode("utf-8"), newline="")))
     header, problems = given_rows[0], []
+    if len(given_rows) != len(exported_rows):
+        count = f"{len(exported_rows) - 1} rows, the file {len(given_rows) - 1}"
+        problems.append(Problem(name, 0, "", f"The records give {count}: a row is missing, extra or out of order."))
     for line, (file_row, stored_row) in enumerate(zip(given_rows, exported_rows, strict=False), start=1):
         for column, file_cell, stored_cell in zip(header, file_row, stored_row, strict=True):
             if file_cell != stored_cell:
                 message = f"The records give {stored_cell!r} here, the file {file_cell!r}."
                 problems.append(Problem(name, line, column, message))
-    if len(given_rows) != len(exported_rows):
-        count = f"{len(exported_rows) - 1} rows, the file {len(given_rows) - 1}"
-        problems.append(Problem(name, 0, "", f"The records give {count}: a row is missing, extra or out of order."))
-    return problems[:SHOWN_DIFFERENCES]
+    if len(problems) > SHOWN_DIFFERENCES:
+        shown = f"The first {SHOWN_DIFFERENCES} of {len(problems)} differences of this file are listed."
+        return [*problems[:SHOWN_DIFFERENCES], Problem(name, 0, "", shown)]
+    return problems

@@ -25,6 +25,7 @@ class Subjects:
 
     @classmethod
     def of(cls, tables: dict[str, list[Row]]) -> tuple["Subjects", list[Problem]]:
+        """The rows grouped by subject, and a problem for each row of a subject not in subjects.csv."""
         grouped, problems = cls(), []
         registered = {row.values.get("subject_code") for row in tables.get("subjects", [])}
         for name, rows in tables.items():

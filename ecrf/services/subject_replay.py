@@ -39,10 +39,12 @@ def call(row: Row, service, *args, columns=(), rows=(), **kwargs):
 
 
 def refuse(row: Row, column: str, message: str):
+    """Stop the subject with one problem on ``row``'s ``column``."""
     raise RowRefused([Problem(row.file, row.line, column, message)])
 
 
 def pick(row: Row, names) -> dict:
+    """The row's values of the columns ``names``, as keyword arguments of a service."""
     return {name: row.values[name] for name in names}
 
 
@@ -64,13 +66,16 @@ class _Replay:
         self.deviations = {row.values["visit_code"]: row for row in rows.get("protocol_deviations", [])}
 
     def run(self) -> Subject:
+        if self.record.values["status"] not in SubjectStatus.values:
+            refuse(self.record, "status", f"{self.record.values['status']!r} is not a subject status.")
+        self._refuse_unused_rows()
         subject = self._register()
         self._screen(subject)
         if self.rows.get("allocations"):
             self._allocate(subject, self.rows["allocations"][0])
         for row in self.rows.get("visits", []):
             self._visit(subject, row)
-        for row in self.at_visit["infusions"].get("", []):
+        for row in self.at_visit["infusions"].get(None, []):  # an infusion recorded without a visit
             self._infusion(subject, None, row)
         self._events(subject)
         self._end(subject)
@@ -78,6 +83,24 @@ class _Replay:
         if subject.status != self.record.values["status"]:
             refuse(self.record, "status", f"The subject's records lead to {subject.status}, not to this status.")
         return subject
+
+    def _refuse_unused_rows(self) -> None:
+        """Rows the replay would never reach: a second allocation, data at a visit not in visits.csv, release
+        results of an infusion not in infusions.csv, a second deviation of one visit."""
+        allocations = self.rows.get("allocations", [])
+        if len(allocations) > 1:
+            refuse(allocations[1], "subject_code", "A subject has one allocation.")
+        visit_codes = {row.values["visit_code"] for row in self.rows.get("visits", [])}
+        for grouped in self.at_visit.values():
+            for code, rows in grouped.items():
+                if code is not None and code not in visit_codes:
+                    refuse(rows[0], "visit_code", f"{code} is not among the subject's visits in visits.csv.")
+        numbers = {row.values["infusion_number"] for row in self.rows.get("infusions", [])}
+        for row in self.rows.get("release_results", []):
+            if row.values["infusion_number"] not in numbers:
+                refuse(row, "infusion_number", "The subject has no such infusion in infusions.csv.")
+        if len(self.deviations) < len(self.rows.get("protocol_deviations", [])):
+            refuse(self.rows["protocol_deviations"][-1], "visit_code", "A visit has one out-of-window deviation.")
 
     def _register(self) -> Subject:
         row, values = self.record, self.record.values
@@ -248,8 +271,10 @@ class _Replay:
     def _signature(self, subject: Subject, row: Row) -> None:
         visit = subject.visits.active().filter(definition__code=row.values["visit_code"]).first()
         signer = get_user_model().objects.filter(username=row.values["signed_by"]).first()
-        if visit is None or signer is None:
-            refuse(row, "visit_code" if visit is None else "signed_by", "No such visit or user here.")
+        if visit is None:
+            refuse(row, "visit_code", "The subject has no such visit.")
+        if signer is None:
+            refuse(row, "signed_by", f"There is no user {row.values['signed_by']} here.")
         given = pick(row, ("signed_at", "meaning"))
         call(row, signatures.record_signature, visit, signed_by=signer, by=self.by, **given)
 

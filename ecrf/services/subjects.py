@@ -278,6 +278,8 @@ def enter_follow_up(subject: Subject, *, by) -> Subject:
 @transaction.atomic
 def complete(subject: Subject, *, completion_date: date, by) -> Subject:
     lock_subject(subject)
+    if completion_date is None:
+        raise ValidationError({"completion_date": "Give the date follow-up was completed."})
     check_clinical_date(subject.study, "completion_date", completion_date)
     subject.completion_date = subject.last_contact_date = completion_date
     return _move(subject, S.COMPLETED, by=by, reason="Follow-up completed")

@@ -273,3 +273,19 @@ def test_a_hostile_cell_anywhere_is_refused_by_name_and_leaves_nothing(source_bu
         assert not left
 
     hostile()
+
+
+def test_a_row_at_a_visit_the_file_does_not_have_is_named(source_bundle, data_manager, tmp_path):
+    def edit(name, text):  # the W4 lab results moved to a visit the subject's visits.csv does not list
+        return text.replace("001,SITE-A,W4,", "001,SITE-A,W99,") if name == "lab_values.csv" else text
+
+    problems = _problems(source_bundle["study"], _rewritten(source_bundle["path"], tmp_path, edit), data_manager)
+    assert any("column visit_code: W99 is not among the subject's visits in visits.csv." in p for p in problems)
+
+
+def test_an_unknown_status_is_named_as_such(source_bundle, data_manager, tmp_path):
+    def edit(name, text):
+        return text.replace(",screened,", ",cured,") if name == "subjects.csv" else text
+
+    problems = _problems(source_bundle["study"], _rewritten(source_bundle["path"], tmp_path, edit), data_manager)
+    assert problems == ["subjects.csv, row 3, column status: 'cured' is not a subject status."]
