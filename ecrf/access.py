@@ -78,6 +78,25 @@ def require_study_role(request, study_code: str, capability: str, site_code: str
     return StudyAccess(study=study, membership=granting[0], site=site, memberships=in_study)
 
 
+# The capability a form's records are looked up under: entering them, or reviewing them (require_form_access).
+FORM_CAPABILITY = {False: Capability.ENTER_DATA, True: Capability.VERIFY_SOURCE}
+REVIEW_ONLY = "Monitors and data managers review this form read-only: the site's staff enter and correct its data."
+
+
+def require_form_access(request, study_code: str) -> tuple[StudyAccess, bool]:
+    """Access to a case report form's page, and whether it is a read-only review.
+
+    The site's staff enter data (False: the form as usual). Monitors and data managers open the same URL as a
+    review of what was entered (True), by GET only: anything they post is refused. Anyone else: 404 or 403.
+    """
+    in_study = require_study_role(request, study_code, Capability.VIEW_SITE)
+    if in_study.can(Capability.ENTER_DATA) or not in_study.can(Capability.VERIFY_SOURCE):
+        return require_study_role(request, study_code, Capability.ENTER_DATA), False
+    if request.method != "GET":
+        raise PermissionDenied(REVIEW_ONLY)
+    return require_study_role(request, study_code, Capability.VERIFY_SOURCE), True
+
+
 def may_export(access: StudyAccess) -> bool:
     """Whether the user may export the study's datasets: data managers, and the roles the study's current protocol
     names in ``export_roles`` (who then export every site's data, as a data manager does)."""

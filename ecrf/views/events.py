@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ecrf.access import require_study_role
+from ecrf.access import FORM_CAPABILITY, require_form_access, require_study_role
 from ecrf.forms_events import AdverseEventForm, InfusionForm, MedicationForm
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
@@ -22,15 +22,20 @@ from ecrf.templatetags.display import infusion_name
 from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
 
 
-def _subject(request, study_code, pk):
-    access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    return access, subject_or_404(access, pk, Capability.ENTER_DATA)
+def _subject(request, study_code, pk, *, reviewable: bool = False):
+    """(access, subject, review). A ``reviewable`` page (of records already entered) also opens for monitors and
+    data managers, as a read-only review (review True); a page for a new record is the site's only."""
+    if not reviewable:
+        access = require_study_role(request, study_code, Capability.ENTER_DATA)
+        return access, subject_or_404(access, pk, Capability.ENTER_DATA), False
+    access, review = require_form_access(request, study_code)
+    return access, subject_or_404(access, pk, FORM_CAPABILITY[review]), review
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def infusion(request, study_code, pk, visit_code):
-    access, subject = _subject(request, study_code, pk)
+    access, subject, review = _subject(request, study_code, pk, reviewable=True)
     visit = visit_reads.visit_of(subject, visit_code)
     allocation = getattr(subject, "allocation", None)
     if visit is None or not visit.definition.infusion_number or allocation is None or not allocation.arm.gets_infusions:
@@ -72,6 +77,7 @@ def infusion(request, study_code, pk, visit_code):
         "visit": visit,
         "form": form,
         "given": given,
+        "review": review,
         "placebo": placebo,
         "plan": plan,
         "dose_outside_plan": event_reads.dose_outside_plan(given, plan),
@@ -82,7 +88,7 @@ def infusion(request, study_code, pk, visit_code):
 @login_required
 @require_http_methods(["GET", "POST"])
 def adverse_event(request, study_code, pk):
-    access, subject = _subject(request, study_code, pk)
+    access, subject, _ = _subject(request, study_code, pk)
     form = AdverseEventForm(posted(request), infusions=event_reads.infusions_of(subject))
     if request.method == "POST" and form.is_valid():
         try:
@@ -105,7 +111,7 @@ def adverse_event(request, study_code, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def medication(request, study_code, pk):
-    access, subject = _subject(request, study_code, pk)
+    access, subject, _ = _subject(request, study_code, pk)
     form = MedicationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,7 +149,7 @@ def _record_or_404(subject, kind: str, record_pk: int):
     return record
 
 
-def _correct(request, access, subject, record, form, *, change, kind: str, title: str, version: int):
+def _correct(request, access, subject, record, form, *, change, kind: str, title: str, version: int, review: bool):
     """The shared end of every correction page: refuse a stale form, save with the reason, or show the form."""
     stale = refused_as_stale(request, form, version, STALE.format(what=RECORDS[kind][0].lower()))
     if not stale and request.method == "POST" and form.is_valid():
@@ -163,6 +169,7 @@ def _correct(request, access, subject, record, form, *, change, kind: str, title
         "form": form,
         "title": title,
         "history_url": history_url,
+        "review": review,
         "conflict": conflict_with_saved(form, history.last_saved(record)) if stale else None,
     }
     return render(request, "ecrf/subject_form.html", context, status=409 if stale else 200)
@@ -171,7 +178,7 @@ def _correct(request, access, subject, record, form, *, change, kind: str, title
 @login_required
 @require_http_methods(["GET", "POST"])
 def adverse_event_edit(request, study_code, pk, event_pk):
-    access, subject = _subject(request, study_code, pk)
+    access, subject, review = _subject(request, study_code, pk, reviewable=True)
     event = _record_or_404(subject, "adverse-event", event_pk)
     version = history.record_version(event)
     form = AdverseEventForm(
@@ -187,13 +194,14 @@ def adverse_event_edit(request, study_code, pk, event_pk):
         kind="adverse-event",
         title=f"Adverse event: {event.term}",
         version=version,
+        review=review,
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def medication_edit(request, study_code, pk, medication_pk):
-    access, subject = _subject(request, study_code, pk)
+    access, subject, review = _subject(request, study_code, pk, reviewable=True)
     medication = _record_or_404(subject, "medication", medication_pk)
     version = history.record_version(medication)
     form = MedicationForm(posted(request), instance=medication, initial={"version": version})
@@ -207,13 +215,14 @@ def medication_edit(request, study_code, pk, medication_pk):
         kind="medication",
         title=f"Medication: {medication.drug}",
         version=version,
+        review=review,
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def infusion_edit(request, study_code, pk, infusion_pk):
-    access, subject = _subject(request, study_code, pk)
+    access, subject, review = _subject(request, study_code, pk, reviewable=True)
     infusion = _record_or_404(subject, "infusion", infusion_pk)
     version = history.infusion_version(infusion)
     initial = {**InfusionForm.initial_from(infusion), **event_reads.release_as_entered(infusion), "version": version}
@@ -234,6 +243,7 @@ def infusion_edit(request, study_code, pk, infusion_pk):
         kind="infusion",
         title=infusion_name(infusion.number, infusion.is_placebo),
         version=version,
+        review=review,
     )
 
 

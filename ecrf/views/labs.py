@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ecrf.access import require_study_role
+from ecrf.access import FORM_CAPABILITY, require_form_access, require_study_role
 from ecrf.forms_labs import LabPanelForm
 from ecrf.forms_screening import add_service_errors
 from ecrf.roles import Capability
@@ -31,8 +31,8 @@ def _visit(access, pk, visit_code, capability):
 @login_required
 @require_http_methods(["GET", "POST"])
 def lab_panel(request, study_code, pk, visit_code):
-    access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject, visit = _visit(access, pk, visit_code, Capability.ENTER_DATA)
+    access, review = require_form_access(request, study_code)
+    subject, visit = _visit(access, pk, visit_code, FORM_CAPABILITY[review])
     draw = lab_reads.draw_of(visit)
     version = lab_reads.draw_version(draw)
     form = LabPanelForm(
@@ -56,6 +56,7 @@ def lab_panel(request, study_code, pk, visit_code):
         "visit": visit,
         "form": form,
         "draw": draw,
+        "review": review,
         "signature": lab_reads.standing_signature(visit),
         "conflict": conflict_with_saved(form, history.last_saved(draw)) if stale else None,
     }

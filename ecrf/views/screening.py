@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from ecrf.access import require_study_role
+from ecrf.access import FORM_CAPABILITY, require_form_access, require_study_role
 from ecrf.forms_screening import (
     ConsentForm,
     CorrectConsentForm,
@@ -59,8 +59,8 @@ def register(request, study_code, site_code):
 @login_required
 @require_http_methods(["GET", "POST"])
 def eligibility(request, study_code, pk):
-    access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject = subject_or_404(access, pk, Capability.ENTER_DATA)
+    access, review = require_form_access(request, study_code)
+    subject = subject_or_404(access, pk, FORM_CAPABILITY[review])
     saved = {a.criterion.code: a.answer for a in subject_reads.eligibility_answers(subject)}
     criteria = subject_reads.eligibility_criteria(subject)
     version = subject_reads.eligibility_version(subject)
@@ -90,6 +90,7 @@ def eligibility(request, study_code, pk):
         "form": form,
         "title": "Eligibility checklist",
         "conflict": conflict,
+        "review": review,
     }
     return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
 
@@ -161,9 +162,10 @@ def correct_consent(request, study_code, pk):
 
 
 def _correction(request, study_code, pk, form_class, fields, service, title, form_kwargs=lambda subject: {}):
-    """A form of the subject's saved ``fields``, opened at the subject's version and saved with a reason."""
-    access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject = subject_or_404(access, pk, Capability.ENTER_DATA)
+    """A form of the subject's saved ``fields``, opened at the subject's version and saved with a reason; for
+    monitors and data managers, the same form read-only."""
+    access, review = require_form_access(request, study_code)
+    subject = subject_or_404(access, pk, FORM_CAPABILITY[review])
     version = history.record_version(subject)
     initial = {**{f: getattr(subject, f) for f in fields}, "version": version}
     form = form_class(posted(request), initial=initial, **form_kwargs(subject))
@@ -181,7 +183,14 @@ def _correction(request, study_code, pk, form_class, fields, service, title, for
             messages.success(request, f"{subject.subject_code}: {title.lower().removeprefix('correct ')} corrected.")
             return redirect("ecrf:subject_detail", study_code, subject.pk)
     conflict = conflict_with_saved(form, history.last_saved(subject)) if stale else None
-    context = {"access": access, "subject": subject, "form": form, "title": title, "conflict": conflict}
+    context = {
+        "access": access,
+        "subject": subject,
+        "form": form,
+        "title": title,
+        "conflict": conflict,
+        "review": review,
+    }
     return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
 
 

@@ -41,6 +41,8 @@ def subject_detail(request, study_code, pk):
         "can_sign": can_sign,
         "awaiting_signature": can_sign and any(v.status == "done" and v.signature is None for v, _, _ in calendar),
         "can_enter": access.can(Capability.ENTER_DATA),
+        # Monitors and data managers open every record's page too, as a read-only review.
+        "can_open_records": access.can(Capability.ENTER_DATA) or access.can(Capability.VERIFY_SOURCE),
         "gets_infusions": hasattr(subject, "allocation") and subject.allocation.arm.gets_infusions,
         "placebo_arm": hasattr(subject, "allocation") and subject.allocation.arm.infusions == "placebo",
         "adverse_events": event_reads.adverse_events_of(subject),
@@ -63,12 +65,22 @@ def _screening_actions(subject):
 
 
 def _correction_actions(access, subject):
-    """(label, URL name) of the corrections open to a data-entry role at the subject's site."""
+    """(label, URL name) of the corrections open to a data-entry role at the subject's site; for monitors and data
+    managers, the same pages to review."""
     if subject.site not in access.sites_with(Capability.ENTER_DATA):
-        return []
+        return _review_actions(access, subject)
     actions = [("Correct registration", "ecrf:correct_registration")]
     if subject.consent_date is not None:
         actions.append(("Correct consent", "ecrf:correct_consent"))
+    return actions
+
+
+def _review_actions(access, subject):
+    if not access.can(Capability.VERIFY_SOURCE):
+        return []
+    actions = [("Review registration", "ecrf:correct_registration")]
+    if subject.consent_date is not None:
+        actions += [("Review consent", "ecrf:correct_consent"), ("Review eligibility", "ecrf:eligibility")]
     return actions
 
 

@@ -7,10 +7,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from ecrf.access import require_study_role
+from ecrf.access import FORM_CAPABILITY, require_form_access
 from ecrf.forms_screening import add_service_errors
 from ecrf.forms_visits import ClinicalStatusForm, VisitForm
-from ecrf.roles import Capability
 from ecrf.selectors import deviations, history
 from ecrf.selectors import labs as visit_reads
 from ecrf.services import visits
@@ -19,17 +18,18 @@ from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, vi
 
 
 def _visit(request, study_code, pk, visit_code, form_code):
-    access = require_study_role(request, study_code, Capability.ENTER_DATA)
-    subject, visit = visit_or_404(access, pk, visit_code, Capability.ENTER_DATA)
+    """(access, subject, visit, review): review is True for a monitor's or data manager's read-only look."""
+    access, review = require_form_access(request, study_code)
+    subject, visit = visit_or_404(access, pk, visit_code, FORM_CAPABILITY[review])
     if form_code not in visit.definition.forms:
         raise Http404("This visit has no such form.")
-    return access, subject, visit
+    return access, subject, visit, review
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_form(request, study_code, pk, visit_code):
-    access, subject, visit = _visit(request, study_code, pk, visit_code, "visit")
+    access, subject, visit, review = _visit(request, study_code, pk, visit_code, "visit")
     initial = {
         "actual_date": visit.actual_date,
         "weight_kg": visit.weight_kg,
@@ -70,6 +70,7 @@ def visit_form(request, study_code, pk, visit_code):
             return redirect("ecrf:subject_detail", study_code, subject.pk)
     context = {
         "access": access,
+        "review": review,
         "subject": subject,
         "visit": visit,
         "form": form,
@@ -83,7 +84,7 @@ def visit_form(request, study_code, pk, visit_code):
 @login_required
 @require_http_methods(["GET", "POST"])
 def clinical_status_form(request, study_code, pk, visit_code):
-    access, subject, visit = _visit(request, study_code, pk, visit_code, "clinical_status")
+    access, subject, visit, review = _visit(request, study_code, pk, visit_code, "clinical_status")
     current = visit_reads.clinical_status_of(visit)
     version = history.record_version(current)
     form = ClinicalStatusForm(
@@ -110,6 +111,7 @@ def clinical_status_form(request, study_code, pk, visit_code):
             return redirect("ecrf:subject_detail", study_code, subject.pk)
     context = {
         "access": access,
+        "review": review,
         "subject": subject,
         "visit": visit,
         "form": form,

@@ -8,7 +8,12 @@
   }
   var details = Array.prototype.slice.call(document.querySelectorAll("[data-sae-detail]"));
   function wrapperOf(input) {
-    return input.closest("fieldset") || input.closest("[id^='div_id_']") || input;
+    // A fieldset of the form's own (a radio group), never one around the whole form (a read-only review).
+    var group = input.closest("fieldset");
+    if (group && !(input.form && input.form.contains(group))) {
+      group = null;
+    }
+    return group || input.closest("[id^='div_id_']") || input;
   }
   function update() {
     details.forEach(function (input) {

@@ -91,6 +91,7 @@ class StudyPage:
     allowed: frozenset
     GET: object = 200
     POST: object = 200
+    reviewers: frozenset = frozenset()  # roles reading the page as a read-only review: GET as allowed, POST 403
 
 
 def everyone(outcome, **by_role):
@@ -102,7 +103,8 @@ ENTER = frozenset({"coordinator_a", "investigator_a", "coordinator_b"})
 ALL_MEMBERS = MEMBERS
 VIEW_TEAM = STUDY_WIDE
 DATA_MANAGER = frozenset({"data_manager"})
-VERIFY_SOURCE = STUDY_WIDE  # monitors and data managers review the protocol deviations
+VERIFY_SOURCE = STUDY_WIDE  # monitors and data managers review the protocol deviations and every form
+REVIEW = {"reviewers": VERIFY_SOURCE}
 INVESTIGATOR = frozenset({"investigator_a"})
 DASHBOARDS = frozenset({"investigator_a", "monitor", "data_manager"})  # arm-level panels; coordinators 403
 
@@ -133,26 +135,26 @@ EXPECTED: dict[str, object] = {
     # Subject pages (the subject, its visit and records are those of the target).
     "ecrf:subject_detail": StudyPage("subject", ALL_MEMBERS),
     # A POST without the version a form was opened at is refused as stale: 409, the form shown again, nothing saved.
-    "ecrf:eligibility": StudyPage("subject", ENTER, POST=409),
+    "ecrf:eligibility": StudyPage("subject", ENTER, POST=409, **REVIEW),
     "ecrf:consent": StudyPage("subject", ENTER),
-    "ecrf:correct_registration": StudyPage("subject", ENTER, POST=409),
-    "ecrf:correct_consent": StudyPage("subject", ENTER, POST=409),
+    "ecrf:correct_registration": StudyPage("subject", ENTER, POST=409, **REVIEW),
+    "ecrf:correct_consent": StudyPage("subject", ENTER, POST=409, **REVIEW),
     "ecrf:screen_failure": StudyPage("subject", ENTER),
     "ecrf:outcome": StudyPage("subject", ENTER),
     "ecrf:randomise": StudyPage("subject", ENTER, POST=409),  # 409: this study does not randomise
     "ecrf:assign_arm": StudyPage("subject", INVESTIGATOR),
-    "ecrf:visit_form": StudyPage("subject", ENTER, POST=409),
-    "ecrf:clinical_status": StudyPage("subject", ENTER, POST=409),
-    "ecrf:lab_panel": StudyPage("subject", ENTER, POST=409),
-    "ecrf:infusion": StudyPage("subject", ENTER),
+    "ecrf:visit_form": StudyPage("subject", ENTER, POST=409, **REVIEW),
+    "ecrf:clinical_status": StudyPage("subject", ENTER, POST=409, **REVIEW),
+    "ecrf:lab_panel": StudyPage("subject", ENTER, POST=409, **REVIEW),
+    "ecrf:infusion": StudyPage("subject", ENTER, **REVIEW),
     "ecrf:sign_visit": StudyPage("subject", INVESTIGATOR),
     "ecrf:sign_visits": StudyPage("subject", INVESTIGATOR),
     "ecrf:unlock_visit": StudyPage("subject", DATA_MANAGER),
     "ecrf:adverse_event": StudyPage("subject", ENTER),
     "ecrf:medication": StudyPage("subject", ENTER),
-    "ecrf:adverse_event_edit": StudyPage("subject", ENTER, POST=409),
-    "ecrf:medication_edit": StudyPage("subject", ENTER, POST=409),
-    "ecrf:infusion_edit": StudyPage("subject", ENTER, POST=409),
+    "ecrf:adverse_event_edit": StudyPage("subject", ENTER, POST=409, **REVIEW),
+    "ecrf:medication_edit": StudyPage("subject", ENTER, POST=409, **REVIEW),
+    "ecrf:infusion_edit": StudyPage("subject", ENTER, POST=409, **REVIEW),
     "ecrf:lab_history": StudyPage("subject", ALL_MEMBERS, POST=405),
     "ecrf:visit_history": StudyPage("subject", ALL_MEMBERS, POST=405),
     "ecrf:record_history": StudyPage("subject", ALL_MEMBERS, POST=405),
@@ -680,6 +682,8 @@ def _study_page(row: StudyPage, role: str, target: str, method: str):
         return 404
     if row.scope == "site" and site_staff_elsewhere:
         return 404
+    if role in row.reviewers:
+        return 403 if method == "POST" else outcome
     if role not in row.allowed:
         return 403
     if row.scope == "subject" and site_staff_elsewhere:

@@ -239,12 +239,15 @@ def test_the_subject_page_links_to_the_corrections_for_site_staff(coordinator, a
     assert url_of(allocated_subject, "ecrf:correct_consent") in page
 
 
-def test_a_monitor_can_neither_see_nor_open_the_corrections(client, allocated_subject, monitor):
+def test_a_monitor_reviews_the_registration_and_consent_but_cannot_correct_them(client, allocated_subject, monitor):
     MembershipFactory(user=monitor, study=allocated_subject.study, role=Role.MONITOR, site=None)
     client.force_login(monitor)
     page = client.get(url_of(allocated_subject, "ecrf:subject_detail")).content.decode()
-    assert url_of(allocated_subject, "ecrf:correct_registration") not in page
+    assert "Review registration" in page
+    assert "Correct registration" not in page
     for name in ("ecrf:correct_registration", "ecrf:correct_consent"):
-        assert client.get(url_of(allocated_subject, name)).status_code == 403
+        review = client.get(url_of(allocated_subject, name))
+        assert review.status_code == 200
+        assert 'data-testid="review-banner"' in review.content.decode()
         assert client.post(url_of(allocated_subject, name), {"age_years": "51"}).status_code == 403
     assert Subject.objects.get(pk=allocated_subject.pk).age_years == 50
