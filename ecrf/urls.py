@@ -1,6 +1,17 @@
 from django.urls import path
 
-from ecrf.views import deviations, events, labs, randomisation, screening, signatures, studies, subjects, visits
+from ecrf.views import (
+    delegation,
+    deviations,
+    events,
+    labs,
+    randomisation,
+    screening,
+    signatures,
+    studies,
+    subjects,
+    visits,
+)
 
 app_name = "ecrf"
 
@@ -8,6 +19,12 @@ urlpatterns = [
     path("", studies.home, name="home"),
     path("studies/<str:study_code>/", studies.study_detail, name="study_detail"),
     path("studies/<str:study_code>/team/", studies.study_team, name="study_team"),
+    path("studies/<str:study_code>/team/delegations/", delegation.delegation_log, name="delegation_log"),
+    path(
+        "studies/<str:study_code>/team/delegations/<int:membership_pk>/",
+        delegation.delegation_edit,
+        name="delegation_edit",
+    ),
     path("studies/<str:study_code>/deviations/", deviations.deviation_list, name="deviations"),
     path("studies/<str:study_code>/sites/<str:site_code>/", studies.site_detail, name="site_detail"),
     path("studies/<str:study_code>/sites/<str:site_code>/register/", screening.register, name="register_subject"),

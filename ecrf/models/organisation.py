@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from ecrf.models.history import ChainedHistoricalRecord
@@ -101,6 +102,9 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices)
     is_active = models.BooleanField(default=True, help_text="Untick to end the delegation; keep the row.")
+    starts_on = models.DateField(default=timezone.localdate, help_text="First day of the delegation.")
+    ends_on = models.DateField(null=True, blank=True, help_text="Last day of the delegation, once ended.")
+    end_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(bases=[ChainedHistoricalRecord])
 
@@ -120,6 +124,11 @@ class Membership(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(role__in=Role.values), name="membership_role_known", violation_error_message="Unknown role."
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="membership_ends_after_it_starts",
+                violation_error_message="A delegation cannot end before it starts.",
             ),
         ]
 

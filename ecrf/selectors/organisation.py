@@ -46,3 +46,13 @@ def study_team(study: Study, sites: list[Site] | None = None) -> QuerySet[Member
     if sites is not None:
         team = team.filter(Q(site__in=sites) | Q(site__isnull=True))
     return team.select_related("user", "site").order_by("site__code", "role")
+
+
+def delegation_of(study: Study, membership_pk: int) -> Membership | None:
+    """One delegation of the study, with its user and site, or None."""
+    return Membership.objects.filter(study=study, pk=membership_pk).select_related("user", "site").first()
+
+
+def delegation_history(membership: Membership) -> list:
+    """The delegation's history rows, oldest first, with who made each change."""
+    return list(membership.history.select_related("history_user", "site").order_by("history_id"))

@@ -68,4 +68,5 @@ def site_detail(request, study_code, site_code):
 def study_team(request, study_code):
     access = require_study_role(request, study_code, Capability.VIEW_STUDY_TEAM)
     team = organisation.study_team(access.study, sites=None if access.is_study_wide else access.visible_sites())
-    return render(request, "ecrf/study_team.html", {"access": access, "team": team})
+    context = {"access": access, "team": team, "can_manage": access.can(Capability.MANAGE_DATA)}
+    return render(request, "ecrf/study_team.html", context)

@@ -121,6 +121,9 @@ EXPECTED: dict[str, object] = {
     # Study pages.
     "ecrf:study_detail": StudyPage("study", ALL_MEMBERS),
     "ecrf:study_team": StudyPage("study", VIEW_TEAM),
+    # The delegation log: an empty POST is a refused form shown again, nothing saved.
+    "ecrf:delegation_log": StudyPage("study", DATA_MANAGER),
+    "ecrf:delegation_edit": StudyPage("study", DATA_MANAGER),
     "ecrf:deviations": StudyPage("study", VERIFY_SOURCE, POST=405),
     "ecrf:site_detail": StudyPage("site", ALL_MEMBERS),
     "ecrf:register_subject": StudyPage("site", ENTER),
@@ -600,6 +603,7 @@ def _kwargs(route: Route, place):
         "fmt": lambda: "svg",
         "table": lambda: "enrolment",
         "job_id": lambda: 1,
+        "membership_pk": lambda: place.admin_objects["membership"].pk,
     }
     unknown = [p for p in parameters if p not in values]
     assert not unknown, f"{route.key}: no data to fill {unknown}; add it to _kwargs"
