@@ -12,14 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecrf.models import Membership, Site, Study
-from ecrf.services.audit import require_reason
-
-
-def _save(membership: Membership, *, by, reason: str) -> Membership:
-    membership.full_clean()
-    membership._history_user, membership._change_reason = by, reason
-    membership.save()
-    return membership
+from ecrf.services.audit import require_reason, save_record
 
 
 def _check_day(field: str, day: date | None) -> None:
@@ -35,7 +28,7 @@ def delegate(*, study: Study, user, role: str, site: Site | None, starts_on: dat
     reason = require_reason(reason, "delegation")
     _check_day("starts_on", starts_on)
     membership = Membership(user=user, study=study, site=site, role=role, starts_on=starts_on)
-    return _save(membership, by=by, reason=f"Delegated: {reason}")
+    return save_record(membership, by=by, reason=f"Delegated: {reason}")
 
 
 def _lock_open(membership: Membership, by) -> Membership:
@@ -53,7 +46,7 @@ def change_delegation(membership: Membership, *, role: str, site: Site | None, b
     reason = require_reason(reason)
     membership = _lock_open(membership, by)
     membership.role, membership.site = role, site
-    return _save(membership, by=by, reason=f"Changed: {reason}")
+    return save_record(membership, by=by, reason=f"Changed: {reason}")
 
 
 @transaction.atomic
@@ -63,4 +56,4 @@ def end_delegation(membership: Membership, *, ends_on: date, by, reason: str) ->
     membership = _lock_open(membership, by)
     _check_day("ends_on", ends_on)
     membership.ends_on, membership.end_reason, membership.is_active = ends_on, reason, False
-    return _save(membership, by=by, reason=f"Ended on {ends_on}: {reason}")
+    return save_record(membership, by=by, reason=f"Ended on {ends_on}: {reason}")

@@ -43,11 +43,13 @@ class RowRefused(Exception):
         self.problems = problems
 
 
-def problems_of(error: ValidationError, row: Row, *, columns: dict[str, str] = (), rows: dict[str, Row] = ()):
+def problems_of(
+    error: ValidationError, row: Row, *, columns: dict[str, str] | None = None, rows: dict[str, Row] | None = None
+):
     """The service's refusal as problems on ``row``: each field it names as that column (``columns`` maps a
     service's field name to the file's column where they differ); ``rows`` sends a keyed message (an analyte,
     a criterion) to the row it is about."""
-    columns, rows = dict(columns), dict(rows)
+    columns, rows = columns or {}, rows or {}
     messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
     problems = []
     for key, texts in messages.items():

@@ -7,7 +7,6 @@ every subject is tried so that all problems are reported at once, and nothing is
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -17,25 +16,19 @@ from ecrf.services.import_rows import ImportRefused, Problem, Row, RowRefused
 from ecrf.services.subject_replay import replay_subject
 
 
-@dataclass
-class Subjects:
-    """The rows of each subject, by file, in the order of the files."""
-
-    rows: dict[str, dict[str, list[Row]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-
-    @classmethod
-    def of(cls, tables: dict[str, list[Row]]) -> tuple["Subjects", list[Problem]]:
-        """The rows grouped by subject, and a problem for each row of a subject not in subjects.csv."""
-        grouped, problems = cls(), []
-        registered = {row.values.get("subject_code") for row in tables.get("subjects", [])}
-        for name, rows in tables.items():
-            for row in rows:
-                code = row.values.get("subject_code")
-                if code not in registered:
-                    problems.append(Problem(row.file, row.line, "subject_code", f"{code} is not in subjects.csv."))
-                    continue
-                grouped.rows[code][name].append(row)
-        return grouped, problems
+def by_subject(tables: dict[str, list[Row]]) -> tuple[dict[str, dict[str, list[Row]]], list[Problem]]:
+    """Each subject's rows by file, in the files' order, and a problem for each row of a subject not in
+    subjects.csv."""
+    grouped, problems = defaultdict(lambda: defaultdict(list)), []
+    registered = {row.values.get("subject_code") for row in tables.get("subjects", [])}
+    for name, rows in tables.items():
+        for row in rows:
+            code = row.values.get("subject_code")
+            if code not in registered:
+                problems.append(Problem(row.file, row.line, "subject_code", f"{code} is not in subjects.csv."))
+                continue
+            grouped[code][name].append(row)
+    return grouped, problems
 
 
 def import_study(*, study: Study, tables: dict[str, list[Row]], by, source: str) -> dict[str, int]:
@@ -46,9 +39,9 @@ def import_study(*, study: Study, tables: dict[str, list[Row]], by, source: str)
         if study.subjects.exists():
             problem = Problem("subjects.csv", 0, "", f"{study.code} already has subjects: import into an empty study.")
             raise ImportRefused([problem])
-        grouped, problems = Subjects.of(tables)
+        grouped, problems = by_subject(tables)
         with audit.recorded_from(source):
-            for rows in grouped.rows.values():
+            for rows in grouped.values():
                 try:
                     with transaction.atomic():
                         replay_subject(study, rows, by=by)

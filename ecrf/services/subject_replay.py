@@ -28,7 +28,7 @@ MEDICATION_FIELDS = ("drug", "dose", "indication", "is_background", "start_date"
 ENDED = {SubjectStatus.FOLLOW_UP, SubjectStatus.COMPLETED}
 
 
-def call(row: Row, service, *args, columns=(), rows=(), **kwargs):
+def call(row: Row, service, *args, columns=None, rows=None, **kwargs):
     """``service(*args, **kwargs)``; a refusal stops the subject, its messages placed on ``row``'s columns."""
     try:
         return service(*args, **kwargs)
