@@ -287,6 +287,51 @@ class BackgroundMedicationSection(Strict):
     indication: Text
 
 
+# The edit checks a protocol may declare (issue 17): each a rule of ecrf.services.edit_checks, with its parameters.
+EDIT_CHECK_RULES = (
+    "visit_out_of_window",
+    "lab_confirmed_unusual",
+    "score_input_missing",
+    "dose_outside_tolerance",
+    "ae_grade_without_sae_assessment",
+    "eligibility_against_fact",
+)
+# Forms a monitor verifies: the visit forms, and the records verified on their own.
+SDV_FORMS = (*FORMS, "serious_adverse_event", "death")
+
+
+class EditCheckSection(Strict):
+    """One automatic check: ``{ code = "MELD-INR", rule = "score_input_missing", score = "meld" }``."""
+
+    code: Code
+    rule: Literal[EDIT_CHECK_RULES]
+    message: Text
+    score: Literal["meld", "meld_na", "meld_3"] | None = None
+    min_grade: int | None = Field(default=None, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def parameters_fit_the_rule(self):
+        for rule, name in (("score_input_missing", "score"), ("ae_grade_without_sae_assessment", "min_grade")):
+            given = getattr(self, name) is not None
+            if given != (self.rule == rule):
+                raise ValueError(f"{name} is given with rule {rule} and only with it")
+        return self
+
+
+class MonitoringSection(Strict):
+    """Source data verification plan and automatic edit checks."""
+
+    # Forms every subject's records need verified at 100 %; the rest are verified for a sample of subjects.
+    sdv_critical_forms: list[Literal[SDV_FORMS]] = []
+    sdv_sampling_percent: int = Field(default=100, ge=0, le=100)
+    edit_checks: list[EditCheckSection] = []
+
+    @model_validator(mode="after")
+    def codes_unique(self):
+        _unique("monitoring.edit_checks", [c.code for c in self.edit_checks])
+        return self
+
+
 class ProtocolFile(Strict):
     """A whole protocol: one study, one version."""
 
@@ -300,6 +345,7 @@ class ProtocolFile(Strict):
     infusion_plan: InfusionPlanSection | None = None
     endpoints: list[EndpointSection] = []
     background_medication: list[BackgroundMedicationSection] = []
+    monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
 
     @model_validator(mode="after")
     def references_resolve(self):

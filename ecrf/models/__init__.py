@@ -8,6 +8,15 @@ from ecrf.models.events import (
     InfusionEvent,
     ReleaseResult,
 )
+from ecrf.models.monitoring import (
+    OPEN_STATES,
+    DataLock,
+    DataQuery,
+    QueryMessage,
+    QueryMessageKind,
+    QueryState,
+    SourceVerification,
+)
 from ecrf.models.organisation import Membership, Site, Study, StudySite
 from ecrf.models.plans import AnalysisPlanVersion
 from ecrf.models.protocol import (
@@ -28,6 +37,13 @@ from ecrf.models.subjects import Allocation, AllocationMethod, EligibilityAnswer
 from ecrf.models.visits import Ascites, ClinicalStatus, LabDraw, LabValue, Visit, VisitSignature, VisitStatus
 
 __all__ = [
+    "OPEN_STATES",
+    "DataLock",
+    "DataQuery",
+    "QueryMessage",
+    "QueryMessageKind",
+    "QueryState",
+    "SourceVerification",
     "AdverseEvent",
     "AnalysisPlanVersion",
     "Allocation",

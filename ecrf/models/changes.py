@@ -43,7 +43,7 @@ def studies_of(history_model, rows) -> set:
     """The studies whose data the history ``rows`` record changes of, from the model's ``study_code_path``."""
     model = history_model.instance_type
     path = getattr(model, "study_code_path", None)
-    if path is None or not path.endswith("code"):
+    if path is None or not getattr(model, "is_study_data", True) or not path.endswith("code"):
         return set()
     hops = path.split("__")[:-1]  # "visit__subject__study__code" -> visit, subject, study
     if not hops:  # the Study itself

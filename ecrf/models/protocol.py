@@ -34,6 +34,9 @@ class ProtocolVersion(models.Model):
     export_roles = models.JSONField(
         default=list, blank=True, help_text="Roles besides data managers the protocol lets export datasets."
     )
+    monitoring = models.JSONField(
+        default=dict, blank=True, help_text="The file's monitoring section: source verification plan and edit checks."
+    )
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

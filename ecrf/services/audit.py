@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ecrf.services import write_guard
+
 CREATED = "Created"
 NUL_REFUSED = "This text contains a NUL character, which cannot be stored."
 
@@ -50,11 +52,21 @@ def save_record(instance, *, by, reason: str = ""):
     if is_change:
         reason = require_reason(reason)
     _refuse_nul_characters(instance)
+    write_guard.before_write(instance)
     instance.full_clean()
+    changed = _changed_fields(instance) if is_change else []
     instance._change_reason = _reason(reason or CREATED)
     instance._history_user = by
     instance.save()
+    write_guard.after_write(instance, by=by, reason=reason, changed=changed)
     return instance
+
+
+def _changed_fields(instance) -> list[str]:
+    """The fields whose value differs from the stored row's, by name."""
+    fields = [f for f in instance._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
+    stored = type(instance)._base_manager.filter(pk=instance.pk).values(*(f.attname for f in fields)).first() or {}
+    return [f.name for f in fields if f.attname in stored and stored[f.attname] != getattr(instance, f.attname)]
 
 
 def _refuse_nul_characters(instance) -> None:
@@ -74,6 +86,7 @@ def void(instance, *, by, reason: str):
     reason = require_reason(reason, "voiding")
     if instance.is_voided:
         raise ValidationError("This record is already voided.")
+    write_guard.before_write(instance)
     instance.is_voided = True
     instance.void_reason = reason
     instance.voided_at = timezone.now()
@@ -81,4 +94,5 @@ def void(instance, *, by, reason: str):
     instance._change_reason = _reason(f"Voided: {reason}")
     instance._history_user = by
     instance.save()
+    write_guard.after_write(instance, by=by, reason=f"Voided: {reason}", changed=["is_voided"])
     return instance

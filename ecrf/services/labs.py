@@ -10,6 +10,7 @@ from django.db import transaction
 
 from ecrf.models import ClinicalStatus, LabDraw, LabValue, Visit
 from ecrf.selectors.labs import draw_of, draw_version
+from ecrf.services import edit_checks
 from ecrf.services.audit import save_record
 from ecrf.services.dates import check_clinical_date
 from ecrf.services.locking import check_version, lock_subject
@@ -24,6 +25,7 @@ class NotDone:
 
 
 @transaction.atomic
+@edit_checks.batched
 def record_lab_draw(
     *,
     visit: Visit,
@@ -127,6 +129,7 @@ def record_clinical_status(*, visit: Visit, by, **findings) -> ClinicalStatus:
 
 
 @transaction.atomic
+@edit_checks.batched
 def update_lab_draw(
     draw: LabDraw,
     *,

@@ -10,6 +10,7 @@ makes the stale check part of the write instead of a read before it.
 from django.core.exceptions import ValidationError
 
 from ecrf.models import Subject
+from ecrf.services.lock_state import refuse_if_locked
 
 STALE = "Someone saved this form after you opened it. Nothing of yours was saved: reload to see their changes."
 
@@ -24,6 +25,7 @@ class StaleWrite(ValidationError):
 def lock_subject(subject: Subject, *records) -> None:
     """Hold ``subject``'s row lock until the transaction ends, then re-read it and each saved record given."""
     Subject.objects.select_for_update().filter(pk=subject.pk).values_list("pk", flat=True).get()
+    refuse_if_locked(study_id=subject.study_id, subject_id=subject.pk)  # before any other check: said first
     for record in (subject, *records):
         if record is not None and record.pk is not None:
             record.refresh_from_db()

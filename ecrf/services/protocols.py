@@ -73,6 +73,7 @@ def load_protocol(text: str, *, source_name: str) -> LoadResult:
         dashboards_blinded=_blinded(spec.study),
         target_enrolment=spec.study.target_enrolment,
         export_roles=sorted(set(spec.study.export_roles)),
+        monitoring=spec.monitoring.model_dump(mode="json"),
     )
     _create_parts(protocol, spec)
     return LoadResult(protocol=protocol, created=True)

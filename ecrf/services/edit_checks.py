@@ -1,0 +1,138 @@
+"""Automatic edit checks: the rules a protocol file declares (``[[monitoring.edit_checks]]``), run on every save.
+
+``write_guard.after_write`` hands each saved record here. Each rule of the vocabulary below knows which records
+it reads and which record (and field) its query goes on; when the data trip it, a system query is raised, and
+when they no longer do, that query closes itself (``queries.sync_edit_check``). A service that saves a form in
+several rows (a lab panel) runs inside ``batched`` so the rules see the whole form, not its first row.
+"""
+
+from contextvars import ContextVar
+from functools import wraps
+
+from ecrf.models import AdverseEvent, EligibilityAnswer, InfusionEvent, LabDraw, LabValue, Subject, Visit, VisitStatus
+from ecrf.protocol_schema import SCORE_INPUTS
+from ecrf.services.queries import sync_edit_check
+from ecrf.services.records import subject_of
+
+_pending: ContextVar[dict | None] = ContextVar("edit_checks_pending", default=None)
+
+
+def batched(service):
+    """Run ``service`` with its saves' edit checks deferred to its end (still inside its transaction)."""
+
+    @wraps(service)
+    def run(*args, **kwargs):
+        if _pending.get() is not None:
+            return service(*args, **kwargs)
+        token = _pending.set({})
+        try:
+            result = service(*args, **kwargs)
+            for record in _pending.get().values():
+                _run(record)
+            return result
+        finally:
+            _pending.reset(token)
+
+    return run
+
+
+def after_write(record) -> None:
+    pending = _pending.get()
+    for target in _targets(record):
+        if pending is None:
+            _run(target)
+        else:
+            pending[(target._meta.label_lower, target.pk)] = target
+
+
+def _targets(record) -> list:
+    """The records whose rules a save of ``record`` may change."""
+    if isinstance(record, LabValue):
+        return [record, record.draw]
+    if isinstance(record, Subject):
+        return list(record.eligibility_answers.select_related("criterion"))
+    return [record]
+
+
+def _run(record) -> None:
+    subject = subject_of(record)
+    if subject is None:
+        return
+    for check in subject.protocol.monitoring.get("edit_checks", []):
+        rule = RULES[check["rule"]]
+        if isinstance(record, rule.model):
+            record.refresh_from_db()
+            sync_edit_check(
+                record,
+                rule_code=check["code"],
+                field_name=rule.field,
+                trips=not record.is_voided and rule.trips(record, check),
+                message=check["message"],
+            )
+
+
+class Rule:
+    model: type
+    field: str = ""
+
+    def trips(self, record, check: dict) -> bool:
+        raise NotImplementedError
+
+
+class VisitOutOfWindow(Rule):
+    model, field = Visit, "actual_date"
+
+    def trips(self, visit, check):
+        done = visit.status == VisitStatus.DONE and visit.actual_date is not None
+        return done and not visit.window_start <= visit.actual_date <= visit.window_end
+
+
+class LabConfirmedUnusual(Rule):
+    model, field = LabValue, "value"
+
+    def trips(self, value, check):
+        return value.confirmed_unusual
+
+
+class ScoreInputMissing(Rule):
+    """An analyte the score needs, in the scheduled panel, with no row at the draw (neither value nor not-done)."""
+
+    model = LabDraw
+
+    def trips(self, draw, check):
+        needed = SCORE_INPUTS[check["score"]] & set(draw.panel.analytes.values_list("code", flat=True))
+        present = set(draw.values.active().values_list("analyte__code", flat=True))
+        return bool(needed - present)
+
+
+class DoseOutsideTolerance(Rule):
+    model, field = InfusionEvent, "cells_per_kg"
+
+    def trips(self, infusion, check):
+        plan = getattr(infusion.subject.protocol, "infusion_plan", None)
+        dose = infusion.cells_per_kg
+        return plan is not None and not infusion.is_placebo and dose is not None and not plan.dose_in_range(dose)
+
+
+class AeGradeWithoutSaeAssessment(Rule):
+    model, field = AdverseEvent, "serious"
+
+    def trips(self, event, check):
+        return event.grade >= check["min_grade"] and not event.serious
+
+
+class EligibilityAgainstFact(Rule):
+    model, field = EligibilityAnswer, "answer"
+
+    def trips(self, answer, check):
+        return bool(answer.criterion.contradiction(answer.answer, answer.subject.facts()))
+
+
+RULES = {
+    "visit_out_of_window": VisitOutOfWindow(),
+    "lab_confirmed_unusual": LabConfirmedUnusual(),
+    "score_input_missing": ScoreInputMissing(),
+    "dose_outside_tolerance": DoseOutsideTolerance(),
+    "ae_grade_without_sae_assessment": AeGradeWithoutSaeAssessment(),
+    "eligibility_against_fact": EligibilityAgainstFact(),
+}

@@ -1,0 +1,74 @@
+"""Source data verification: a monitor marks a record, or one of its fields, as matching the source.
+
+Any later change of the record (through ``audit.save_record`` or ``audit.void``) clears the marks it
+invalidates, and the cleared mark says when, by whose change and why; a form's whole-record mark is cleared by a
+change of any of its parts (a lab panel's by a change of one of its values).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ecrf.models import SourceVerification
+from ecrf.services.lock_state import refuse_if_record_locked
+from ecrf.services.records import describe, form_record_of, subject_of
+
+
+@transaction.atomic
+def verify(*, record, by, field_name: str = "") -> SourceVerification:
+    """Mark ``record`` (or its field ``field_name``) verified against the source by ``by``."""
+    if getattr(record, "is_voided", False):
+        raise ValidationError("This record is voided: there is nothing to verify.")
+    if field_name and field_name not in {f.name for f in type(record)._meta.concrete_fields}:
+        raise ValidationError({"field_name": f"{type(record)._meta.verbose_name} has no field {field_name!r}."})
+    refuse_if_record_locked(record)
+    standing = standing_verification(record, field_name)
+    if standing is not None:
+        raise ValidationError(f"Already verified by {standing.verified_by} on {standing.verified_at:%Y-%m-%d %H:%M}.")
+    subject = subject_of(record)
+    mark = SourceVerification(
+        study_id=subject.study_id,
+        subject=subject,
+        record_model=record._meta.label_lower,
+        record_id=record.pk,
+        field_name=field_name,
+        where=describe(record, field_name)[:200],
+        verified_by=by,
+        verified_at=timezone.now(),
+    )
+    mark.full_clean()
+    mark._history_user = by
+    mark._change_reason = "Verified against source"
+    mark.save()
+    return mark
+
+
+def standing_verification(record, field_name: str = "") -> SourceVerification | None:
+    return (
+        SourceVerification.objects.filter(
+            record_model=record._meta.label_lower, record_id=record.pk, field_name=field_name, cleared_at__isnull=True
+        )
+        .select_related("verified_by")
+        .first()
+    )
+
+
+def clear_on_change(record, *, changed: list[str], by, reason: str) -> None:
+    """Clear the standing marks the change of ``changed`` in ``record`` invalidates, saying so."""
+    form = form_record_of(record)
+    marks = SourceVerification.objects.select_for_update().filter(
+        record_model=record._meta.label_lower, record_id=record.pk, cleared_at__isnull=True
+    )
+    stale = [mark for mark in marks if not mark.field_name or mark.field_name in changed]
+    if form is not record:
+        stale += SourceVerification.objects.select_for_update().filter(
+            record_model=form._meta.label_lower, record_id=form.pk, cleared_at__isnull=True, field_name=""
+        )
+    fields = ", ".join(type(record)._meta.get_field(name).verbose_name for name in changed)
+    now = timezone.now()
+    for mark in stale:
+        mark.cleared_at = now
+        mark.cleared_reason = f"Changed after verification by {by} ({describe(record)}: {fields}): {reason}"[:500]
+        mark._history_user = by
+        mark._change_reason = "Verification cleared by a change"
+        mark.save()
