@@ -15,14 +15,18 @@ from ecrf.models import (
     ConcomitantMedication,
     DataQuery,
     EligibilityAnswer,
+    EndpointEvent,
     InfusionEvent,
     LabDraw,
+    LabValue,
     QueryState,
+    ReleaseResult,
     SourceVerification,
     Subject,
     Visit,
     VisitStatus,
 )
+from ecrf.selectors.records import subject_of
 from ecrf.selectors.signing import unsigned_done_visits
 
 SAMPLED_MODELS = (Visit, ClinicalStatus, LabDraw, AdverseEvent, ConcomitantMedication)
@@ -218,6 +222,86 @@ def cleanliness_of_subject(subject: Subject, today: date | None = None) -> Clean
 
 
 def unclean_subjects(study) -> list[Subject]:
-    """The study's subjects whose data are not clean (one read per subject: a study lock is a rare act)."""
-    subjects = Subject.objects.active().filter(study=study).select_related("protocol")
-    return [s for s in subjects if not cleanliness_of_subject(s).is_clean]
+    """The study's subjects whose data are not clean (a few reads per subject: a study lock is a rare act)."""
+    return [subject for subject, _ in unclean_subject_rows(study)]
+
+
+# --- the records monitoring points at -------------------------------------------------------------------------
+
+
+def monitored_models() -> dict:
+    """Model label -> model, for every record a query or verification may point at."""
+    return {model._meta.label_lower: model for model in MONITORED}
+
+
+MONITORED = (
+    Subject,
+    Visit,
+    ClinicalStatus,
+    LabDraw,
+    LabValue,
+    InfusionEvent,
+    ReleaseResult,
+    AdverseEvent,
+    ConcomitantMedication,
+    EligibilityAnswer,
+    EndpointEvent,
+)
+
+
+def record_of(subject: Subject, record_model: str, record_id) -> object | None:
+    """The record ``record_model`` #``record_id`` if it is one of ``subject``'s; None otherwise."""
+    model = monitored_models().get(record_model)
+    if model is None or not str(record_id).isdigit():
+        return None
+    record = model._base_manager.filter(pk=int(record_id)).first()
+    if record is None:
+        return None
+    owner = subject_of(record)
+    return record if owner is not None and owner.pk == subject.pk else None
+
+
+def query_in_study(study, sites, pk: int) -> DataQuery | None:
+    return (
+        DataQuery.objects.filter(study=study, subject__site__in=sites, pk=pk)
+        .select_related("subject__site", "subject__study", "raised_by")
+        .prefetch_related("messages__by")
+        .first()
+    )
+
+
+def query_raisers(study) -> list[tuple[str, str]]:
+    """(username, name) of everyone who raised a query in the study, for the list's filter."""
+    rows = (
+        DataQuery.objects.filter(study=study, raised_by__isnull=False)
+        .values_list("raised_by__username", "raised_by__first_name", "raised_by__last_name")
+        .distinct()
+        .order_by("raised_by__username")
+    )
+    return [(username, f"{first} {last}".strip() or username) for username, first, last in rows]
+
+
+def unclean_subject_rows(study) -> list[tuple[Subject, list[str]]]:
+    """Each unclean subject of the study with what keeps it from clean."""
+    subjects = Subject.objects.active().filter(study=study).select_related("protocol", "site").order_by("subject_code")
+    rows = [(s, cleanliness_of_subject(s).problems) for s in subjects]
+    return [(s, problems) for s, problems in rows if problems]
+
+
+@dataclass(frozen=True)
+class SubjectMonitoring:
+    open_queries: list
+    progress: SdvProgress
+    sampled: bool
+    cleanliness: Cleanliness
+
+
+def subject_monitoring(subject: Subject) -> SubjectMonitoring:
+    """What the subject page shows of monitoring: open queries, verification progress, clean or not."""
+    plan = subject.protocol.monitoring
+    return SubjectMonitoring(
+        open_queries=list(DataQuery.objects.filter(subject=subject, state__in=OPEN_STATES).select_related("raised_by")),
+        progress=sdv_progress([subject], plan)[subject.pk],
+        sampled=is_sampled(subject, plan.get("sdv_sampling_percent", 100)),
+        cleanliness=cleanliness_of_subject(subject),
+    )

@@ -11,8 +11,8 @@ from functools import wraps
 
 from ecrf.models import AdverseEvent, EligibilityAnswer, InfusionEvent, LabDraw, LabValue, Subject, Visit, VisitStatus
 from ecrf.protocol_schema import SCORE_INPUTS
+from ecrf.selectors.records import subject_of
 from ecrf.services.queries import sync_edit_check
-from ecrf.services.records import subject_of
 
 _pending: ContextVar[dict | None] = ContextVar("edit_checks_pending", default=None)
 

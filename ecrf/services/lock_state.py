@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from ecrf.models import DataLock
-from ecrf.services.records import subject_of
+from ecrf.selectors.records import subject_of
 
 
 def standing_lock(*, study_id: int, subject_id: int | None) -> DataLock | None:

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecrf.models import OPEN_STATES, DataQuery, QueryMessage, QueryMessageKind, QueryState
+from ecrf.selectors.records import describe, subject_of
 from ecrf.services.lock_state import refuse_if_record_locked
-from ecrf.services.records import describe, subject_of
 
 NUL = "This text contains a NUL character, which cannot be stored."
 

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecrf.models import SourceVerification
+from ecrf.selectors.records import describe, form_record_of, subject_of
 from ecrf.services.lock_state import refuse_if_record_locked
-from ecrf.services.records import describe, form_record_of, subject_of
 
 
 @transaction.atomic
@@ -41,6 +41,12 @@ def verify(*, record, by, field_name: str = "") -> SourceVerification:
     mark._change_reason = "Verified against source"
     mark.save()
     return mark
+
+
+@transaction.atomic
+def verify_all(targets, *, by) -> list[SourceVerification]:
+    """Verify each (record, field name) of ``targets`` (a form made of several records), all or none."""
+    return [verify(record=record, field_name=field_name, by=by) for record, field_name in targets]
 
 
 def standing_verification(record, field_name: str = "") -> SourceVerification | None:

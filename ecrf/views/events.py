@@ -20,6 +20,7 @@ from ecrf.services import events, release
 from ecrf.services.locking import StaleWrite
 from ecrf.templatetags.display import infusion_name
 from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
+from ecrf.views.monitoring_panel import monitoring_panel
 
 
 def _subject(request, study_code, pk, *, reviewable: bool = False):
@@ -81,6 +82,7 @@ def infusion(request, study_code, pk, visit_code):
         "placebo": placebo,
         "plan": plan,
         "dose_outside_plan": event_reads.dose_outside_plan(given, plan),
+        **monitoring_panel(access, subject, given, review=review),
     }
     return render(request, "ecrf/infusion_form.html", context)
 
@@ -171,6 +173,7 @@ def _correct(request, access, subject, record, form, *, change, kind: str, title
         "history_url": history_url,
         "review": review,
         "conflict": conflict_with_saved(form, history.last_saved(record)) if stale else None,
+        **monitoring_panel(access, subject, record, review=review, form=form),
     }
     return render(request, "ecrf/subject_form.html", context, status=409 if stale else 200)
 

@@ -17,6 +17,7 @@ from ecrf.selectors import labs as lab_reads
 from ecrf.services import labs
 from ecrf.services.locking import StaleWrite
 from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, visit_or_404
+from ecrf.views.monitoring_panel import monitoring_panel
 
 STALE = "Someone saved this panel after you opened it. Nothing of yours was saved: reload to see their values."
 
@@ -59,6 +60,7 @@ def lab_panel(request, study_code, pk, visit_code):
         "review": review,
         "signature": lab_reads.standing_signature(visit),
         "conflict": conflict_with_saved(form, history.last_saved(draw)) if stale else None,
+        **monitoring_panel(access, subject, draw, lab_reads.saved_values(draw).values(), review=review),
     }
     return render(request, "ecrf/lab_panel.html", context, status=409 if stale else 200)
 

@@ -33,6 +33,7 @@ from ecrf.selectors import subjects as subject_reads
 from ecrf.services import events, registration, subjects
 from ecrf.services.locking import StaleWrite
 from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, subject_or_404
+from ecrf.views.monitoring_panel import monitoring_panel
 
 
 @login_required
@@ -91,6 +92,7 @@ def eligibility(request, study_code, pk):
         "title": "Eligibility checklist",
         "conflict": conflict,
         "review": review,
+        **_checklist_panel(access, subject, review),
     }
     return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
 
@@ -190,6 +192,7 @@ def _correction(request, study_code, pk, form_class, fields, service, title, for
         "title": title,
         "conflict": conflict,
         "review": review,
+        **monitoring_panel(access, subject, subject, review=review),
     }
     return render(request, "ecrf/screening_form.html", context, status=409 if stale else 200)
 
@@ -217,3 +220,9 @@ def outcome(request, study_code, pk, event):
         raise Http404("No such event.")
     form_class, service, title, done = OUTCOMES[event]
     return _subject_form(request, study_code, pk, form_class, service, title, done)
+
+
+def _checklist_panel(access, subject, review: bool) -> dict:
+    """The checklist's monitoring panel: queries on the subject or any answer; verifying it marks each answer."""
+    answers = list(subject_reads.eligibility_answers(subject))
+    return monitoring_panel(access, subject, subject, answers, review=review, verified_as=answers)

@@ -12,10 +12,11 @@ from ecrf.forms_randomisation import AssignArmForm
 from ecrf.roles import Capability
 from ecrf.selectors import events as event_reads
 from ecrf.selectors import labs as lab_reads
+from ecrf.selectors import monitoring, worklist
 from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
-from ecrf.selectors import worklist
 from ecrf.services import randomisation, subjects
+from ecrf.services.lock_state import standing_lock
 from ecrf.views.lookups import posted, subject_or_404
 
 
@@ -49,6 +50,8 @@ def subject_detail(request, study_code, pk):
         "meld": lab_reads.meld_over_time(subject),
         "medications": event_reads.medications_of(subject),
         "can_unlock": access.can(Capability.MANAGE_DATA),
+        "monitoring": monitoring.subject_monitoring(subject),
+        "data_lock": standing_lock(study_id=subject.study_id, subject_id=subject.pk),
     }
     return render(request, "ecrf/subject_detail.html", context)
 

@@ -15,6 +15,7 @@ from ecrf.selectors import labs as visit_reads
 from ecrf.services import visits
 from ecrf.services.locking import StaleWrite
 from ecrf.views.lookups import conflict_with_saved, posted, refused_as_stale, visit_or_404
+from ecrf.views.monitoring_panel import monitoring_panel
 
 
 def _visit(request, study_code, pk, visit_code, form_code):
@@ -76,6 +77,7 @@ def visit_form(request, study_code, pk, visit_code):
         "form": form,
         "title": "Visit",
         "signature": visit_reads.standing_signature(visit),
+        **monitoring_panel(access, subject, visit, review=review, form=form),
         "conflict": conflict_with_saved(form, history.last_saved(visit)) if stale else None,
     }
     return render(request, "ecrf/visit_form.html", context, status=409 if stale else 200)
@@ -117,6 +119,7 @@ def clinical_status_form(request, study_code, pk, visit_code):
         "form": form,
         "title": "Clinical status",
         "signature": visit_reads.standing_signature(visit),
+        **monitoring_panel(access, subject, current, review=review, form=form),
         "conflict": conflict_with_saved(form, history.last_saved(current)) if stale else None,
     }
     return render(request, "ecrf/visit_form.html", context, status=409 if stale else 200)

@@ -30,7 +30,7 @@ from django.utils.http import urlsplit
 
 from ecrf.models import AnalysisPlanVersion, Membership, ProtocolVersion
 from ecrf.roles import Role
-from ecrf.services import events, subjects
+from ecrf.services import events, queries, subjects
 from ecrf.services import labs as lab_services
 from ecrf.services.organisation import DATA_MANAGER_GROUP, make_data_manager_staff
 from ecrf.services.plans import load_plan
@@ -125,6 +125,16 @@ EXPECTED: dict[str, object] = {
     "ecrf:delegation_log": StudyPage("study", DATA_MANAGER),
     "ecrf:delegation_edit": StudyPage("study", DATA_MANAGER),
     "ecrf:deviations": StudyPage("study", VERIFY_SOURCE, POST=405),
+    # Monitoring: every member reads the queries of their sites; site staff answer, monitors and data managers
+    # raise, close, re-open and verify; data managers lock. An empty POST is refused by the form (400) or finds no
+    # record to act on (404); an empty lock of unclean data is refused with a message on the subject page.
+    "ecrf:query_list": StudyPage("study", ALL_MEMBERS, POST=405),
+    "ecrf:query_detail": StudyPage("subject", ALL_MEMBERS, POST=400),
+    "ecrf:study_lock": StudyPage("study", DATA_MANAGER, POST=400),
+    "ecrf:raise_query": StudyPage("subject", VERIFY_SOURCE, GET=405, POST=404),
+    "ecrf:verify_record": StudyPage("subject", VERIFY_SOURCE, GET=405, POST=404),
+    "ecrf:subject_lock": StudyPage("subject", DATA_MANAGER, GET=405, POST="302:ecrf:subject_detail"),
+    "ecrf:subject_unlock": StudyPage("subject", DATA_MANAGER, GET=405, POST="302:ecrf:subject_detail"),
     "ecrf:site_detail": StudyPage("site", ALL_MEMBERS),
     "ecrf:register_subject": StudyPage("site", ENTER),
     # TRIAL does not randomise: its data manager finds no list pages (404), and nothing to generate or import.
@@ -442,9 +452,11 @@ def _subject_with_records(study, site, code, by):
         subject=subject, by=by, drug="Entecavir", dose="0.5 mg daily", start_date=date(2021, 1, 2)
     )
     hcc = events.record_hcc(subject=subject, diagnosis_date=date(2021, 3, 1), method="imaging", by=by)
+    query = queries.raise_query(record=visit, text="Is the date right?", by=by)
     subject.refresh_from_db()
     return SimpleNamespace(
         subject=subject,
+        query=query,
         visit=visit,
         infusion=infusion,
         adverse_event=adverse_event,
@@ -604,6 +616,7 @@ def _kwargs(route: Route, place):
         "table": lambda: "enrolment",
         "job_id": lambda: 1,
         "membership_pk": lambda: place.admin_objects["membership"].pk,
+        "query_pk": lambda: place.query.pk,
     }
     unknown = [p for p in parameters if p not in values]
     assert not unknown, f"{route.key}: no data to fill {unknown}; add it to _kwargs"
