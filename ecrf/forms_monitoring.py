@@ -49,3 +49,30 @@ class QueryFilterForm(forms.Form):
         self.fields["site"].choices = [("", "All sites"), *((s.code, s.code) for s in sites)]
         self.fields["form"].choices = [("", "Any form"), *forms_]
         self.fields["raiser"].choices = [("", "Anyone"), ("system", "Edit checks"), *raisers]
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.CharField(required=False, max_length=150, label="User (username)")
+    site = forms.ChoiceField(required=False)
+    subject = forms.CharField(required=False, max_length=32, label="Subject code")
+    form = forms.ChoiceField(required=False, label="Form")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    after_signature_or_verification = forms.BooleanField(
+        required=False, label="Changed after signature or verification"
+    )
+    days_after_visit = forms.IntegerField(
+        required=False, min_value=0, max_value=100000, label="Changed more than N days after the visit"
+    )
+    outside_working_hours = forms.BooleanField(required=False, label="Entered outside working hours")
+
+    def __init__(self, *args, sites, forms_, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All sites"), *((s.code, s.code) for s in sites)]
+        self.fields["form"].choices = [("", "Any form"), *forms_]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end of the range is before its start.")
+        return data

@@ -151,17 +151,17 @@ def _model_changes(form: str, history, fields: tuple[str, ...] | None = None) ->
             changes += _created(form, record, fields)
         else:
             who, why = author(record)
-            for name, before, after in _differences(record, previous):
+            for name, before, after in field_differences(record, previous):
                 if name in SKIPPED or (fields and name not in fields):
                     continue
                 field = record.instance_type._meta.get_field(name)
-                old, new = _shown(field, before), _shown(field, after)
+                old, new = value_shown(field, before), value_shown(field, after)
                 changes.append(FieldChange(form, field.verbose_name, old, new, who, record.history_date, why))
         previous = record
     return changes
 
 
-def _differences(record, previous) -> list[tuple[str, object, object]]:
+def field_differences(record, previous) -> list[tuple[str, object, object]]:
     """(field, old, new) of each field that differs: simple_history's diff, plus the values the record derives
     (not editable, so left out of that diff) such as an infusion's dose in cells/kg when its weight is corrected.
     """
@@ -182,13 +182,13 @@ def _created(form: str, record, fields: tuple[str, ...] | None) -> list[FieldCha
     for field in record.instance_type._meta.concrete_fields:
         if field.name in SKIPPED or field.name in NOT_ENTERED or (fields and field.name not in fields):
             continue
-        shown = _shown(field, getattr(record, field.attname))
+        shown = value_shown(field, getattr(record, field.attname))
         if shown != "":
             rows.append(FieldChange(form, field.verbose_name, "", shown, who, record.history_date, why))
     return rows or [FieldChange(form, "created", "", "", who, record.history_date, why)]
 
 
-def _shown(field, value) -> str:
+def value_shown(field, value) -> str:
     """A stored value as the user knows it: the choice's label, the related record's name, or field_as_text."""
     if value is None or value == "":
         return ""

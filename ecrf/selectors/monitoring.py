@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ecrf.models import (
@@ -24,10 +25,10 @@ from ecrf.models import (
     SourceVerification,
     Subject,
     Visit,
+    VisitSignature,
     VisitStatus,
 )
 from ecrf.selectors.records import subject_of
-from ecrf.selectors.signing import unsigned_done_visits
 
 SAMPLED_MODELS = (Visit, ClinicalStatus, LabDraw, AdverseEvent, ConcomitantMedication)
 
@@ -145,6 +146,10 @@ class SdvProgress:
     verified: set = field(default_factory=set)
 
     @property
+    def done(self) -> int:
+        return len(self.required & self.verified)
+
+    @property
     def missing(self) -> int:
         return len(self.required - self.verified)
 
@@ -204,25 +209,57 @@ class Cleanliness:
 
 def cleanliness_of_subject(subject: Subject, today: date | None = None) -> Cleanliness:
     """Clean: every due visit entered, every done visit signed, verified as the plan asks, no open query."""
+    return cleanliness_of([subject], today)[subject.pk]
+
+
+def cleanliness_of(subjects, today: date | None = None) -> dict[int, Cleanliness]:
+    """``cleanliness_of_subject`` of each of ``subjects``, in a fixed number of queries whatever their number."""
     today = today or timezone.localdate()
-    problems = []
-    due = subject.visits.active().filter(status=VisitStatus.PLANNED, planned_date__lte=today).count()
-    if due:
-        problems.append(f"{due} due visit{'s' if due != 1 else ''} not entered")
-    unsigned = len(unsigned_done_visits(subject))
-    if unsigned:
-        problems.append(f"{unsigned} visit{'s' if unsigned != 1 else ''} not signed")
-    progress = sdv_progress([subject], subject.protocol.monitoring)[subject.pk]
-    if progress.missing:
-        problems.append(f"{progress.missing} form{'s' if progress.missing != 1 else ''} not verified")
-    open_queries = DataQuery.objects.filter(subject=subject, state__in=OPEN_STATES).count()
-    if open_queries:
-        problems.append(f"{open_queries} open quer{'ies' if open_queries != 1 else 'y'}")
-    return Cleanliness(problems=problems)
+    subjects = list(subjects)
+    ids = [s.pk for s in subjects]
+    visits = Visit.objects.active().filter(subject_id__in=ids)
+    due = _count_by_subject(visits.filter(status=VisitStatus.PLANNED, planned_date__lte=today))
+    signed = VisitSignature.objects.active().filter(visit=OuterRef("pk"))
+    unsigned = _count_by_subject(visits.filter(status=VisitStatus.DONE).exclude(Exists(signed)))
+    open_queries = _count_by_subject(DataQuery.objects.filter(subject_id__in=ids, state__in=OPEN_STATES))
+    progress = {}
+    for protocol, group in _by_protocol(subjects).items():
+        progress |= sdv_progress(group, protocol.monitoring)
+    return {
+        s.pk: Cleanliness(problems=_problems(due[s.pk], unsigned[s.pk], progress[s.pk].missing, open_queries[s.pk]))
+        for s in subjects
+    }
+
+
+def _problems(due: int, unsigned: int, unverified: int, open_queries: int) -> list[str]:
+    def counted(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    problems = [
+        (due, counted(due, "due visit not entered", "due visits not entered")),
+        (unsigned, counted(unsigned, "visit not signed", "visits not signed")),
+        (unverified, counted(unverified, "form not verified", "forms not verified")),
+        (open_queries, counted(open_queries, "open query", "open queries")),
+    ]
+    return [text for n, text in problems if n]
+
+
+def _count_by_subject(rows) -> dict[int, int]:
+    counts = defaultdict(int)
+    for subject_id in rows.values_list("subject_id", flat=True):
+        counts[subject_id] += 1
+    return counts
+
+
+def _by_protocol(subjects) -> dict:
+    groups = defaultdict(list)
+    for subject in subjects:
+        groups[subject.protocol].append(subject)
+    return groups
 
 
 def unclean_subjects(study) -> list[Subject]:
-    """The study's subjects whose data are not clean (a few reads per subject: a study lock is a rare act)."""
+    """The study's subjects whose data are not clean."""
     return [subject for subject, _ in unclean_subject_rows(study)]
 
 
@@ -283,9 +320,11 @@ def query_raisers(study) -> list[tuple[str, str]]:
 
 def unclean_subject_rows(study) -> list[tuple[Subject, list[str]]]:
     """Each unclean subject of the study with what keeps it from clean."""
-    subjects = Subject.objects.active().filter(study=study).select_related("protocol", "site").order_by("subject_code")
-    rows = [(s, cleanliness_of_subject(s).problems) for s in subjects]
-    return [(s, problems) for s, problems in rows if problems]
+    subjects = list(
+        Subject.objects.active().filter(study=study).select_related("protocol", "site").order_by("subject_code")
+    )
+    states = cleanliness_of(subjects)
+    return [(s, states[s.pk].problems) for s in subjects if states[s.pk].problems]
 
 
 @dataclass(frozen=True)
@@ -305,3 +344,7 @@ def subject_monitoring(subject: Subject) -> SubjectMonitoring:
         sampled=is_sampled(subject, plan.get("sdv_sampling_percent", 100)),
         cleanliness=cleanliness_of_subject(subject),
     )
+
+
+def open_query_count(study, sites) -> int:
+    return DataQuery.objects.filter(study=study, subject__site__in=sites, state__in=OPEN_STATES).count()

@@ -1,6 +1,17 @@
 """Which subject a clinical record belongs to, and how a record or field is named to people."""
 
-from ecrf.models import LabDraw, LabValue, ReleaseResult, Subject
+from ecrf.models import (
+    AdverseEvent,
+    ClinicalStatus,
+    ConcomitantMedication,
+    EligibilityAnswer,
+    InfusionEvent,
+    LabDraw,
+    LabValue,
+    ReleaseResult,
+    Subject,
+    Visit,
+)
 
 
 def subject_path(model) -> list[str] | None:
@@ -32,13 +43,35 @@ def form_record_of(record):
 
 
 def describe(record, field_name: str = "") -> str:
-    """How people name the record (and field): "DLC-BJ-5MC-026 W12 · TBIL value"."""
-    what = str(record)
+    """How people name the record (and field): "DLC-BJ-5MC-026 W12 · labs · Total bilirubin (TBIL)"."""
+    subject = subject_of(record)
+    code = subject.subject_code if subject is not None else ""
+    what = _what(record)
+    label = f"{code} {what}".strip()
+    if not field_name or isinstance(record, LabValue):
+        return label
+    return f"{label} · {type(record)._meta.get_field(field_name).verbose_name}"
+
+
+def _what(record) -> str:
     if isinstance(record, LabValue):
-        what = f"{record.draw.visit} lab {record.analyte.code}"
-    elif isinstance(record, LabDraw):
-        what = f"{record.visit} lab panel"
-    if not field_name:
-        return what
-    field = type(record)._meta.get_field(field_name)
-    return f"{what} · {field.verbose_name}"
+        return f"{record.draw.visit.definition.code} · labs · {record.analyte.label} ({record.analyte.code})"
+    if isinstance(record, LabDraw):
+        return f"{record.visit.definition.code} · lab panel"
+    if isinstance(record, Visit):
+        return f"{record.definition.code} · visit"
+    if isinstance(record, ClinicalStatus):
+        return f"{record.visit.definition.code} · clinical status"
+    if isinstance(record, Subject):
+        return "· registration and consent"
+    if isinstance(record, InfusionEvent):
+        return f"· infusion {record.number}"
+    if isinstance(record, ReleaseResult):
+        return f"· infusion {record.infusion.number} release {record.criterion.code}"
+    if isinstance(record, AdverseEvent):
+        return f"· adverse event {record.term}"
+    if isinstance(record, ConcomitantMedication):
+        return f"· medication {record.drug}"
+    if isinstance(record, EligibilityAnswer):
+        return f"· eligibility {record.criterion.code}"
+    return f"· {record}"

@@ -8,7 +8,7 @@ from django.utils import timezone
 from ecrf.access import may_export, memberships_of, require_study_role
 from ecrf.navigation import study_navigation
 from ecrf.roles import Capability, capability_labels_by_role
-from ecrf.selectors import organisation, protocols, randomisation, worklist
+from ecrf.selectors import monitoring, organisation, protocols, randomisation, worklist
 
 WORKLIST_PAGE_SIZE = 50
 
@@ -35,6 +35,8 @@ def study_detail(request, study_code):
         "commitment": randomisation_list.commitment_sha256 if randomisation_list else None,
         "exhausted": randomisation.exhausted_strata_rows(access.study) if access.can(Capability.MANAGE_DATA) else [],
         "can_review_deviations": access.can(Capability.VERIFY_SOURCE),
+        "can_lock": access.can(Capability.MANAGE_DATA),
+        "open_queries": monitoring.open_query_count(access.study, access.visible_sites()),
         "can_export": may_export(access),
     }
     return render(request, "ecrf/study_detail.html", context)

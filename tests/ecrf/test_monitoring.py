@@ -19,7 +19,7 @@ def tbil(recorded):
 def test_a_query_is_raised_answered_closed_and_reopened_with_each_step_in_its_thread(tbil, monitor, coordinator_a):
     query = queries.raise_query(record=tbil, field_name="value", text="Source says 22.", by=monitor)
     assert query.state == QueryState.OPEN
-    assert query.where.endswith("lab TBIL · value")
+    assert query.where == "001 W0 · labs · Total bilirubin (TBIL)"
     queries.answer_query(query=query, text="Checked: 20 is right.", by=coordinator_a)
     queries.close_query(query=query, by=monitor)
     queries.reopen_query(query=query, text="The lab report reads 22.", by=monitor)
