@@ -2,43 +2,36 @@
 
 from django.urls import reverse
 
-from ecrf.models import (
-    AdverseEvent,
-    ClinicalStatus,
-    ConcomitantMedication,
-    EligibilityAnswer,
-    InfusionEvent,
-    LabDraw,
-    LabValue,
-    ReleaseResult,
-    Subject,
-    Visit,
-)
+# Records shown on their own page, by model label: the page's URL name (its arguments: study, subject, record).
+OWN_PAGE = {
+    "ecrf.infusionevent": "ecrf:infusion_edit",
+    "ecrf.adverseevent": "ecrf:adverse_event_edit",
+    "ecrf.concomitantmedication": "ecrf:medication_edit",
+}
+# Records shown on their visit's page: the page's URL name (its arguments: study, subject, visit code).
+VISIT_PAGE = {
+    "ecrf.visit": "ecrf:visit_form",
+    "ecrf.clinicalstatus": "ecrf:clinical_status",
+    "ecrf.labdraw": "ecrf:lab_panel",
+}
 
 
 def form_url(study_code: str, record) -> str:
     """The page of the form ``record`` is entered on (the subject's page when it has no form of its own)."""
     if record is None:
         return ""
-    if isinstance(record, LabValue):
-        record = record.draw
-    if isinstance(record, ReleaseResult):
-        record = record.infusion
-    if isinstance(record, Subject):
+    label = record._meta.label_lower
+    if label == "ecrf.labvalue":
+        record, label = record.draw, "ecrf.labdraw"
+    elif label == "ecrf.releaseresult":
+        record, label = record.infusion, "ecrf.infusionevent"
+    if label == "ecrf.subject":
         return reverse("ecrf:subject_detail", args=[study_code, record.pk])
-    if isinstance(record, Visit):
-        return reverse("ecrf:visit_form", args=[study_code, record.subject_id, record.definition.code])
-    if isinstance(record, ClinicalStatus | LabDraw):
-        name = "ecrf:lab_panel" if isinstance(record, LabDraw) else "ecrf:clinical_status"
-        return reverse(name, args=[study_code, record.visit.subject_id, record.visit.definition.code])
-    by_kind = {
-        InfusionEvent: "ecrf:infusion_edit",
-        AdverseEvent: "ecrf:adverse_event_edit",
-        ConcomitantMedication: "ecrf:medication_edit",
-    }
-    for model, name in by_kind.items():
-        if isinstance(record, model):
-            return reverse(name, args=[study_code, record.subject_id, record.pk])
-    if isinstance(record, EligibilityAnswer):
+    if label in VISIT_PAGE:
+        visit = record if label == "ecrf.visit" else record.visit
+        return reverse(VISIT_PAGE[label], args=[study_code, visit.subject_id, visit.definition.code])
+    if label in OWN_PAGE:
+        return reverse(OWN_PAGE[label], args=[study_code, record.subject_id, record.pk])
+    if label == "ecrf.eligibilityanswer":
         return reverse("ecrf:eligibility", args=[study_code, record.subject_id])
     return reverse("ecrf:subject_detail", args=[study_code, record.subject_id])

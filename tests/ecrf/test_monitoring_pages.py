@@ -192,3 +192,19 @@ def test_the_study_lock_page_asks_for_an_override_when_data_are_unclean(client, 
     assert "override" in refused.content.decode()
     assert client.post(url, {"override": "Sponsor decision, documented"}).status_code == 302
     assert DataLock.objects.get().subject is None
+
+
+def test_a_query_links_to_the_form_its_record_is_entered_on(client, cast, monitor):
+    subject = cast["subject"]
+    code = subject.study.code
+    expected = {
+        tbil_of(cast): lab_url(subject),
+        cast["visit"]: reverse("ecrf:visit_form", args=[code, subject.pk, "W0"]),
+        cast["adverse-event"]: reverse("ecrf:adverse_event_edit", args=[code, subject.pk, cast["adverse-event"].pk]),
+        subject: reverse("ecrf:subject_detail", args=[code, subject.pk]),
+    }
+    signed_in(client, monitor)
+    for record, url in expected.items():
+        query = queries.raise_query(record=record, text="?", by=monitor)
+        page = client.get(reverse("ecrf:query_detail", args=[code, query.pk])).content.decode()
+        assert f'href="{url}" data-testid="open-form"' in page, record
