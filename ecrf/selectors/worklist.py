@@ -20,6 +20,7 @@ from ecrf.models import (
     VisitSignature,
     VisitStatus,
 )
+from ecrf.selectors.monitoring import open_query_counts
 from ecrf.selectors.next_step import ENDED, NextStep, NextVisit, SubjectProgress, next_step
 from ecrf.selectors.open_issues import OpenIssue, entered_records, open_issues, visit_form_state
 from ecrf.selectors.subjects import eligibility_of as subject_eligibility
@@ -38,6 +39,7 @@ FILTERS = {
     "overdue": "Overdue visits",
     "due_week": "Due this week",
     "open_issues": "Open issues",
+    "open_queries": "Open queries",
     "active": "In the study",
 }
 STATUS_ORDER = {value: n for n, value in enumerate(SubjectStatus.values)}
@@ -56,6 +58,7 @@ OPTIONAL_COLUMNS = {
     "next_visit": lambda row: row.next_visit,
     "overdue": lambda row: row.overdue,
     "issues": lambda row: row.issues,
+    "queries": lambda row: row.open_queries,
 }
 
 
@@ -96,6 +99,7 @@ class WorklistRow:
     next_step: NextStep
     issues: tuple[str, ...] = ()
     due_this_week: bool = False
+    open_queries: int = 0
 
     @property
     def next_state_label(self) -> str:
@@ -120,13 +124,16 @@ def site_worklist(study, site, *, today: date, search: str = "", show: str = "",
     """
     subjects = list(_subjects(study, site, search))
     issues = open_issues(subjects)
-    rows = [_row(subject, today, issues[subject.pk]) for subject in subjects]
+    queries = open_query_counts(subject.pk for subject in subjects)
+    rows = [_row(subject, today, issues[subject.pk], queries[subject.pk]) for subject in subjects]
     if show == "overdue":
         rows = [row for row in rows if row.overdue]
     elif show == "due_week":
         rows = [row for row in rows if row.due_this_week]
     elif show == "open_issues":
         rows = [row for row in rows if row.issues]
+    elif show == "open_queries":
+        rows = [row for row in rows if row.open_queries]
     elif show == "active":
         rows = [row for row in rows if row.subject.status not in ENDED]
     return sorted_rows(rows, sort)
@@ -172,7 +179,7 @@ def _count(queryset):
     return Coalesce(Subquery(queryset.annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
-def _row(subject: Subject, today: date, issues: list[OpenIssue]) -> WorklistRow:
+def _row(subject: Subject, today: date, issues: list[OpenIssue], open_queries: int = 0) -> WorklistRow:
     ended = subject.status in ENDED
     states = [(visit, visit_state(visit, today, subject_ended=ended)) for visit in subject.calendar]
     upcoming = next(((v, s) for v, s in states if s in ("overdue", "due", "not_yet_due")), (None, None))
@@ -184,6 +191,7 @@ def _row(subject: Subject, today: date, issues: list[OpenIssue]) -> WorklistRow:
         next_step=next_step(_progress(subject, upcoming, issues)),
         issues=tuple(issue.text for issue in issues),
         due_this_week=not ended and any(due_in_week(visit, today) for visit in subject.calendar),
+        open_queries=open_queries,
     )
 
 

@@ -27,8 +27,13 @@ def lock_subject_data(*, subject: Subject, by, reason: str = "", override: str =
 
 @transaction.atomic
 def lock_study(*, study: Study, by, reason: str = "", override: str = "") -> DataLock:
-    """Lock every subject's data in ``study``; with unclean subjects, only with a stated override."""
+    """Lock every subject's data in ``study``; with unclean subjects, only with a stated override.
+
+    Every subject's row lock is taken first, as each write takes its subject's (``locking.lock_subject``): a write
+    under way finishes before the lock, and one that starts after it sees the lock and is refused.
+    """
     Study.objects.select_for_update().filter(pk=study.pk).values_list("pk", flat=True).get()
+    list(Subject.objects.select_for_update().filter(study=study).values_list("pk", flat=True))
     refuse_if_locked(study_id=study.pk, subject_id=None)
     unclean = unclean_subjects(study)
     problems = [f"{len(unclean)} unclean subject{'s' if len(unclean) != 1 else ''}"] if unclean else []

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ecrf.models import DataQuery, ProtocolVersion, QueryState
+from ecrf.models import DataQuery, EligibilityCriterion, ProtocolVersion, QueryState
 from ecrf.protocol_schema import EDIT_CHECK_RULES, ProtocolFileError, parse_protocol
-from ecrf.services import events, labs, queries, visits
+from ecrf.services import events, labs, queries, registration, visits
 from tests.ecrf.protocol_fixture import PROTOCOL
 
 PROTOCOL_FILES = sorted(Path("ecrf/protocols").glob("*.toml"))
@@ -143,3 +143,15 @@ def test_no_edit_check_runs_for_a_protocol_without_one(allocated_subject, coordi
     w4 = allocated_subject.visits.get(definition__code="W4")
     labs.record_lab_draw(visit=w4, drawn_at=datetime(2021, 1, 30, 8, tzinfo=UTC), values={}, by=coordinator_a)
     assert not DataQuery.objects.exists()
+
+
+def test_an_answer_against_the_recorded_age_raises_a_query_on_the_next_save(checked_subject, coordinator_a):
+    """The checklist refuses such answers at entry; the check finds them where they got in otherwise (a protocol
+    row changed under saved answers, a legacy import), on the next save of the subject."""
+    answer = checked_subject.eligibility_answers.get(criterion__code="I1")
+    EligibilityCriterion.objects.filter(pk=answer.criterion_id).update(
+        fact_rule="requires", fact="age_years", fact_min=checked_subject.age_years + 10, fact_max=99
+    )
+    registration.correct_registration(checked_subject, by=coordinator_a, reason="Weighed again", weight_kg=71)
+    query = system_queries("ELIG-FACT").get()
+    assert (query.record_id, query.field_name) == (answer.pk, "answer")

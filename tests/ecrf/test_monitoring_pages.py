@@ -208,3 +208,14 @@ def test_a_query_links_to_the_form_its_record_is_entered_on(client, cast, monito
         query = queries.raise_query(record=record, text="?", by=monitor)
         page = client.get(reverse("ecrf:query_detail", args=[code, query.pk])).content.decode()
         assert f'href="{url}" data-testid="open-form"' in page, record
+
+
+def test_the_site_worklist_counts_each_subjects_open_queries(client, cast, monitor, coordinator_a):
+    subject = cast["subject"]
+    queries.raise_query(record=cast["visit"], text="Date?", by=monitor)
+    queries.raise_query(record=tbil_of(cast), text="Value?", by=monitor)
+    signed_in(client, coordinator_a)
+    url = reverse("ecrf:site_detail", args=[subject.study.code, subject.site.code])
+    page = client.get(url, {"show": "open_queries"}).content.decode()
+    assert f'data-testid="queries-{subject.subject_code}"' in page
+    assert "2 open" in page
