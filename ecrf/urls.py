@@ -32,6 +32,7 @@ urlpatterns = [
     path("studies/<str:study_code>/queries/<int:query_pk>/", monitoring.query_detail, name="query_detail"),
     path("studies/<str:study_code>/lock/", monitoring.study_lock, name="study_lock"),
     path("studies/<str:study_code>/audit/", audit_review.audit_trail, name="audit_trail"),
+    path("studies/<str:study_code>/verification/", monitoring.verification_progress, name="verification_progress"),
     path("studies/<str:study_code>/subjects/<int:pk>/queries/raise/", monitoring.raise_query, name="raise_query"),
     path("studies/<str:study_code>/subjects/<int:pk>/verify/", monitoring.verify_record, name="verify_record"),
     path("studies/<str:study_code>/subjects/<int:pk>/lock/", monitoring.subject_lock, name="subject_lock"),

@@ -1,12 +1,11 @@
-"""Reads of monitoring state: queries, source verification progress, and whether a subject's data are clean."""
+"""Reads of queries and of the records monitoring points at (verification progress and clean state have their own
+modules: ``verification_progress``, ``cleanliness``)."""
 
-import hashlib
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ecrf.models import (
@@ -25,12 +24,8 @@ from ecrf.models import (
     SourceVerification,
     Subject,
     Visit,
-    VisitSignature,
-    VisitStatus,
 )
 from ecrf.selectors.records import subject_of
-
-SAMPLED_MODELS = (Visit, ClinicalStatus, LabDraw, AdverseEvent, ConcomitantMedication)
 
 
 def queries_on(records) -> list[DataQuery]:
@@ -131,138 +126,6 @@ def query_figures_by_site(study, sites, now: datetime) -> list[SiteQueryFigures]
     return figures
 
 
-# --- source data verification ---------------------------------------------------------------------------------
-
-
-def is_sampled(subject: Subject, percent: int) -> bool:
-    """Whether the subject is in the sample whose every form is verified: a fixed draw from its code."""
-    digest = hashlib.sha256(f"{subject.study_id}:{subject.subject_code}".encode()).hexdigest()
-    return int(digest[:8], 16) % 100 < percent
-
-
-@dataclass
-class SdvProgress:
-    required: set = field(default_factory=set)
-    verified: set = field(default_factory=set)
-
-    @property
-    def done(self) -> int:
-        return len(self.required & self.verified)
-
-    @property
-    def missing(self) -> int:
-        return len(self.required - self.verified)
-
-    @property
-    def percent(self) -> float | None:
-        return 100 * len(self.required & self.verified) / len(self.required) if self.required else None
-
-
-def sdv_progress(subjects, plan: dict) -> dict[int, SdvProgress]:
-    """Per subject: the records the protocol's verification plan requires verified, and those that are."""
-    subjects = list(subjects)
-    ids = [s.pk for s in subjects]
-    critical = set(plan.get("sdv_critical_forms", []))
-    sampled = {s.pk for s in subjects if is_sampled(s, plan.get("sdv_sampling_percent", 100))}
-    progress = {pk: SdvProgress() for pk in ids}
-    for subject in subjects:
-        if {"consent", "death"} & critical or subject.pk in sampled:
-            progress[subject.pk].required.add(("ecrf.subject", subject.pk))
-    _require(progress, EligibilityAnswer.objects.active().filter(subject_id__in=ids), "eligibility" in critical)
-    _require(progress, InfusionEvent.objects.active().filter(subject_id__in=ids), "infusion" in critical)
-    serious = AdverseEvent.objects.active().filter(subject_id__in=ids, serious=True)
-    _require(progress, serious, "serious_adverse_event" in critical)
-    for model in SAMPLED_MODELS:
-        rows = model.objects.active().filter(**{_subject_lookup(model): list(sampled)})
-        if model is Visit:
-            rows = rows.filter(status=VisitStatus.DONE)
-        _require(progress, rows, True, lookup=_subject_lookup(model).removesuffix("__in"))
-    standing = SourceVerification.objects.filter(subject_id__in=ids, cleared_at__isnull=True, field_name="")
-    for subject_id, model, pk in standing.values_list("subject_id", "record_model", "record_id"):
-        progress[subject_id].verified.add((model, pk))
-    return progress
-
-
-def _subject_lookup(model) -> str:
-    return "visit__subject_id__in" if model in (ClinicalStatus, LabDraw) else "subject_id__in"
-
-
-def _require(progress, rows, wanted: bool, lookup: str = "subject_id") -> None:
-    if not wanted:
-        return
-    label = rows.model._meta.label_lower
-    for subject_id, pk in rows.values_list(lookup, "pk"):
-        progress[subject_id].required.add((label, pk))
-
-
-# --- clean state ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cleanliness:
-    problems: list[str]
-
-    @property
-    def is_clean(self) -> bool:
-        return not self.problems
-
-
-def cleanliness_of_subject(subject: Subject, today: date | None = None) -> Cleanliness:
-    """Clean: every due visit entered, every done visit signed, verified as the plan asks, no open query."""
-    return cleanliness_of([subject], today)[subject.pk]
-
-
-def cleanliness_of(subjects, today: date | None = None) -> dict[int, Cleanliness]:
-    """``cleanliness_of_subject`` of each of ``subjects``, in a fixed number of queries whatever their number."""
-    today = today or timezone.localdate()
-    subjects = list(subjects)
-    ids = [s.pk for s in subjects]
-    visits = Visit.objects.active().filter(subject_id__in=ids)
-    due = _count_by_subject(visits.filter(status=VisitStatus.PLANNED, planned_date__lte=today))
-    signed = VisitSignature.objects.active().filter(visit=OuterRef("pk"))
-    unsigned = _count_by_subject(visits.filter(status=VisitStatus.DONE).exclude(Exists(signed)))
-    open_queries = _count_by_subject(DataQuery.objects.filter(subject_id__in=ids, state__in=OPEN_STATES))
-    progress = {}
-    for protocol, group in _by_protocol(subjects).items():
-        progress |= sdv_progress(group, protocol.monitoring)
-    return {
-        s.pk: Cleanliness(problems=_problems(due[s.pk], unsigned[s.pk], progress[s.pk].missing, open_queries[s.pk]))
-        for s in subjects
-    }
-
-
-def _problems(due: int, unsigned: int, unverified: int, open_queries: int) -> list[str]:
-    def counted(n: int, one: str, many: str) -> str:
-        return f"{n} {one if n == 1 else many}"
-
-    problems = [
-        (due, counted(due, "due visit not entered", "due visits not entered")),
-        (unsigned, counted(unsigned, "visit not signed", "visits not signed")),
-        (unverified, counted(unverified, "form not verified", "forms not verified")),
-        (open_queries, counted(open_queries, "open query", "open queries")),
-    ]
-    return [text for n, text in problems if n]
-
-
-def _count_by_subject(rows) -> dict[int, int]:
-    counts = defaultdict(int)
-    for subject_id in rows.values_list("subject_id", flat=True):
-        counts[subject_id] += 1
-    return counts
-
-
-def _by_protocol(subjects) -> dict:
-    groups = defaultdict(list)
-    for subject in subjects:
-        groups[subject.protocol].append(subject)
-    return groups
-
-
-def unclean_subjects(study) -> list[Subject]:
-    """The study's subjects whose data are not clean."""
-    return [subject for subject, _ in unclean_subject_rows(study)]
-
-
 # --- the records monitoring points at -------------------------------------------------------------------------
 
 
@@ -316,34 +179,6 @@ def query_raisers(study) -> list[tuple[str, str]]:
         .order_by("raised_by__username")
     )
     return [(username, f"{first} {last}".strip() or username) for username, first, last in rows]
-
-
-def unclean_subject_rows(study) -> list[tuple[Subject, list[str]]]:
-    """Each unclean subject of the study with what keeps it from clean."""
-    subjects = list(
-        Subject.objects.active().filter(study=study).select_related("protocol", "site").order_by("subject_code")
-    )
-    states = cleanliness_of(subjects)
-    return [(s, states[s.pk].problems) for s in subjects if states[s.pk].problems]
-
-
-@dataclass(frozen=True)
-class SubjectMonitoring:
-    open_queries: list
-    progress: SdvProgress
-    sampled: bool
-    cleanliness: Cleanliness
-
-
-def subject_monitoring(subject: Subject) -> SubjectMonitoring:
-    """What the subject page shows of monitoring: open queries, verification progress, clean or not."""
-    plan = subject.protocol.monitoring
-    return SubjectMonitoring(
-        open_queries=list(DataQuery.objects.filter(subject=subject, state__in=OPEN_STATES).select_related("raised_by")),
-        progress=sdv_progress([subject], plan)[subject.pk],
-        sampled=is_sampled(subject, plan.get("sdv_sampling_percent", 100)),
-        cleanliness=cleanliness_of_subject(subject),
-    )
 
 
 def open_query_count(study, sites) -> int:

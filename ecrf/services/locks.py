@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecrf.models import DataLock, Study, Subject
-from ecrf.selectors.monitoring import cleanliness_of_subject, unclean_subjects
+from ecrf.selectors.cleanliness import cleanliness_of_subject, unclean_subjects
 from ecrf.services.audit import require_reason
 from ecrf.services.lock_state import refuse_if_locked
 

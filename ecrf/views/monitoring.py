@@ -14,13 +14,16 @@ from ecrf import csv_safe
 from ecrf.access import require_study_role
 from ecrf.forms_monitoring import LockForm, QueryFilterForm, QueryStepForm, RaiseQueryForm, UnlockForm
 from ecrf.roles import Capability
-from ecrf.selectors import monitoring
+from ecrf.selectors import cleanliness, monitoring
+from ecrf.selectors import verification_progress as sdv
+from ecrf.selectors.protocols import latest_protocol
 from ecrf.services import locks, queries, verification
 from ecrf.services.lock_state import standing_lock
 from ecrf.views.lookups import subject_or_404
 from ecrf.views.monitoring_links import form_url
 
 REVIEW = Capability.VERIFY_SOURCE
+SHOWN_SUBJECTS = 500  # the least verified first; the rest are counted
 
 
 def _back(request, fallback: str) -> str:
@@ -236,7 +239,7 @@ def study_lock(request, study_code):
     context = {
         "access": access,
         "lock": lock,
-        "unclean": monitoring.unclean_subject_rows(access.study),
+        "unclean": cleanliness.unclean_subject_rows(access.study),
         "lock_form": lock_form,
         "unlock_form": unlock_form,
     }
@@ -266,3 +269,22 @@ def _study_lock_step(request, study, lock):
         for field, problems in getattr(error, "message_dict", {None: error.messages}).items():
             target.add_error(field if field in target.fields else None, problems)
     return lock_form, unlock_form
+
+
+@login_required
+@require_GET
+def verification_progress(request, study_code):
+    access = require_study_role(request, study_code, REVIEW)
+    sites, subjects = sdv.verification_by_site(access.study, access.sites_with(REVIEW))
+    protocol = latest_protocol(access.study)
+    context = {
+        "access": access,
+        "sites": sites,
+        "subjects": subjects[:SHOWN_SUBJECTS],
+        "more": max(len(subjects) - SHOWN_SUBJECTS, 0),
+        "plan": protocol.monitoring if protocol else {},
+        "critical": [
+            form.replace("_", " ") for form in (protocol.monitoring if protocol else {}).get("sdv_critical_forms", [])
+        ],
+    }
+    return render(request, "ecrf/verification_progress.html", context)

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_http_methods
 from ecrf.access import require_study_role
 from ecrf.forms_randomisation import AssignArmForm
 from ecrf.roles import Capability
+from ecrf.selectors import cleanliness, worklist
 from ecrf.selectors import events as event_reads
 from ecrf.selectors import labs as lab_reads
-from ecrf.selectors import monitoring, worklist
 from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
 from ecrf.services import randomisation, subjects
@@ -50,7 +50,7 @@ def subject_detail(request, study_code, pk):
         "meld": lab_reads.meld_over_time(subject),
         "medications": event_reads.medications_of(subject),
         "can_unlock": access.can(Capability.MANAGE_DATA),
-        "monitoring": monitoring.subject_monitoring(subject),
+        "monitoring": cleanliness.subject_monitoring(subject, calendar),
         "data_lock": standing_lock(study_id=subject.study_id, subject_id=subject.pk),
     }
     return render(request, "ecrf/subject_detail.html", context)

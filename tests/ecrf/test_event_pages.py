@@ -137,7 +137,7 @@ def test_the_subject_page_query_count_does_not_grow_with_records(
         relatedness="unlikely",
         outcome="recovered",
     )
-    with django_assert_max_num_queries(30) as baseline:
+    with django_assert_max_num_queries(38) as baseline:  # 8 of them monitoring
         coordinator.get(url)
     for n in range(5):
         events.record_adverse_event(

@@ -3,13 +3,14 @@ and locks from the pages; who may do which."""
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
 
-from ecrf.models import DataLock, DataQuery, LabValue, QueryState, SourceVerification
+from ecrf.models import DataLock, DataQuery, LabValue, ProtocolVersion, QueryState, SourceVerification
 from ecrf.roles import Role
-from ecrf.services import labs, queries
+from ecrf.services import labs, queries, verification
 from tests.factories import MembershipFactory, StudySiteFactory
 
 
@@ -219,3 +220,29 @@ def test_the_site_worklist_counts_each_subjects_open_queries(client, cast, monit
     page = client.get(url, {"show": "open_queries"}).content.decode()
     assert f'data-testid="queries-{subject.subject_code}"' in page
     assert "2 open" in page
+
+
+def test_verification_progress_counts_per_site_and_subject(client, cast, monitor, coordinator_a):
+    subject = cast["subject"]
+    ProtocolVersion.objects.filter(pk=subject.protocol_id).update(
+        monitoring={"sdv_critical_forms": ["infusion", "eligibility"], "sdv_sampling_percent": 0}
+    )
+    verification.verify(record=cast["infusion"], by=monitor)
+    signed_in(client, monitor)
+    page = client.get(reverse("ecrf:verification_progress", args=[subject.study.code])).content.decode()
+    required = 1 + subject.eligibility_answers.count()  # the infusion and each checklist answer
+    assert f'<td class="text-end">{required}</td><td class="text-end">1</td>' in page
+    assert "infusion, eligibility verified for every subject" in page
+    signed_in(client, coordinator_a)
+    assert client.get(reverse("ecrf:verification_progress", args=[subject.study.code])).status_code == 403
+
+
+def test_the_subject_page_says_what_keeps_each_visit_from_clean(client, cast, monitor):
+    subject = cast["subject"]
+    queries.raise_query(record=tbil_of(cast), text="Value?", by=monitor)
+    signed_in(client, monitor)
+    page = client.get(reverse("ecrf:subject_detail", args=[subject.study.code, subject.pk])).content.decode()
+    w0 = re.search(r'data-testid="clean-W0">(.*?)</td>', page, re.S).group(1)
+    assert "visit not signed" in w0
+    assert "1 open query" in w0
+    assert "Not clean" in page

@@ -130,6 +130,7 @@ EXPECTED: dict[str, object] = {
     # record to act on (404); an empty lock of unclean data is refused with a message on the subject page.
     "ecrf:query_list": StudyPage("study", ALL_MEMBERS, POST=405),
     "ecrf:audit_trail": StudyPage("study", VERIFY_SOURCE, POST=405),
+    "ecrf:verification_progress": StudyPage("study", VERIFY_SOURCE, POST=405),
     "ecrf:query_detail": StudyPage("subject", ALL_MEMBERS, POST=400),
     "ecrf:study_lock": StudyPage("study", DATA_MANAGER, POST=400),
     "ecrf:raise_query": StudyPage("subject", VERIFY_SOURCE, GET=405, POST=404),
