@@ -70,7 +70,7 @@ def test_coordinator_sees_only_their_sites_operational_panels(page, live_server,
     assert response.status == 403
 
 
-def test_a_user_of_another_study_gets_404(page, live_server, demo_study):
+def test_a_user_of_another_study_gets_404(page, live_server, demo_data):  # no subjects needed: a 404
     user = get_user_model().objects.create_user("aclf-only", password="another-study-2026")
     MembershipFactory(
         user=user, study=Study.objects.get(code="ACLF"), role=Role.INVESTIGATOR, site=Site.objects.first()

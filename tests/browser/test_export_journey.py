@@ -70,7 +70,7 @@ def test_data_manager_declares_a_cut_and_opens_its_dashboard(page, live_server, 
     expect(page.locator("#figure-km svg g[id^='km-curve-']")).to_have_count(2)
 
 
-def test_a_coordinator_finds_no_export_page(page, live_server, demo_study):
+def test_a_coordinator_finds_no_export_page(page, live_server, demo_data):  # no subjects needed: a 403
     sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
     page.get_by_role("button", name=re.compile(r"^DLC")).click()
     expect(page.get_by_role("link", name="Exports")).to_have_count(0)
