@@ -6,7 +6,6 @@ from ecrf.forms_monitoring import RaiseQueryForm
 from ecrf.roles import Capability
 from ecrf.selectors import monitoring
 from ecrf.services.lock_state import standing_lock
-from ecrf.services.verification import standing_verification
 
 SKIPPED_FIELDS = {"id", "created_at", "updated_at", "is_voided", "void_reason", "voided_at", "voided_by", "subject"}
 
@@ -36,30 +35,47 @@ def monitoring_panel(access, subject, record, parts=(), *, review: bool, verifie
     if record is None or record.pk is None:
         return {"monitoring": None}
     parts = list(parts)
-    found = monitoring.queries_on([record, *parts])
     verified_as = [record] if verified_as is None else list(verified_as)
-    marks = [standing_verification(r) for r in verified_as]
-    verified = marks[0] if marks and all(marks) else None
-    may_verify = review and access.can(Capability.VERIFY_SOURCE) and bool(verified_as)
+    found = monitoring.queries_on([record, *parts])
     open_queries = [q for q in found if q.is_open]
-    queried_parts = {q.record_id for q in open_queries if q.record_model != record._meta.label_lower}
     if form is not None:
         _mark_queried_fields(form, [q for q in open_queries if q.record_model == record._meta.label_lower])
+    marks = _marks(monitoring.verifications_on([record, *parts, *verified_as]), verified_as)
+    may_verify = review and access.can(Capability.VERIFY_SOURCE) and bool(verified_as)
+    choices = targets(record, parts)
+    queried_parts = {q.record_id for q in open_queries if q.record_model != record._meta.label_lower}
     return {
         "monitoring": {
             "queries": found,
             "open_queries": open_queries,
             "queried_analytes": {p.analyte.code for p in parts if p.pk in queried_parts and hasattr(p, "analyte")},
-            "verification": verified,
-            "cleared": next((v for v in monitoring.verifications_on(verified_as) if v.cleared_at), None),
+            **marks,
             "lock": standing_lock(study_id=subject.study_id, subject_id=subject.pk),
-            "raise_form": RaiseQueryForm(targets=targets(record, parts)) if may_verify else None,
+            "raise_form": RaiseQueryForm(targets=choices) if may_verify else None,
+            "field_targets": [(key, label) for key, label in choices if not key.endswith(":")],
             "raise_url": reverse("ecrf:raise_query", args=[access.study.code, subject.pk]),
             "verify_url": reverse("ecrf:verify_record", args=[access.study.code, subject.pk]),
-            "verify_keys": [_key(r, "") for r in verified_as if standing_verification(r) is None],
             "may_verify": may_verify,
         }
     }
+
+
+def _marks(marks, verified_as) -> dict:
+    """The form's verification state from its marks: verified (every record of ``verified_as`` standing), the
+    last cleared whole-form mark, the records still to verify, and the standing single-field marks."""
+    whole = {_key(r, "") for r in verified_as}
+    standing = {_key_of(m) for m in marks if not m.cleared_at and not m.field_name}
+    first = next((m for m in marks if not m.cleared_at and not m.field_name and _key_of(m) in whole), None)
+    return {
+        "verification": first if whole <= standing else None,
+        "cleared": next((m for m in marks if m.cleared_at and not m.field_name and _key_of(m) in whole), None),
+        "verify_keys": sorted(whole - standing),
+        "field_marks": [m for m in marks if m.field_name and not m.cleared_at],
+    }
+
+
+def _key_of(mark) -> str:
+    return f"{mark.record_model}:{mark.record_id}:{mark.field_name}"
 
 
 def _mark_queried_fields(form, open_queries) -> None:

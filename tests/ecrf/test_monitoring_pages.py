@@ -246,3 +246,19 @@ def test_the_subject_page_says_what_keeps_each_visit_from_clean(client, cast, mo
     assert "visit not signed" in w0
     assert "1 open query" in w0
     assert "Not clean" in page
+
+
+def test_a_monitor_verifies_one_field_and_the_form_lists_it(client, cast, monitor):
+    subject, event = cast["subject"], cast["adverse-event"]
+    url = reverse("ecrf:adverse_event_edit", args=[subject.study.code, subject.pk, event.pk])
+    signed_in(client, monitor)
+    assert 'data-testid="verify-field"' in client.get(url).content.decode()
+    client.post(
+        reverse("ecrf:verify_record", args=[subject.study.code, subject.pk]),
+        {"target": f"ecrf.adverseevent:{event.pk}:term", "next": url},
+    )
+    mark = SourceVerification.objects.get()
+    assert mark.field_name == "term"
+    page = client.get(url).content.decode()
+    assert "adverse event Fever · term: verified by" in page
+    assert "Not verified" in page  # the form as a whole is not
