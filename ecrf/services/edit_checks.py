@@ -9,7 +9,21 @@ several rows (a lab panel) runs inside ``batched`` so the rules see the whole fo
 from contextvars import ContextVar
 from functools import wraps
 
-from ecrf.models import AdverseEvent, EligibilityAnswer, InfusionEvent, LabDraw, LabValue, Subject, Visit, VisitStatus
+from django.db import transaction
+from django.db.models import Count
+
+from ecrf.models import (
+    OPEN_STATES,
+    AdverseEvent,
+    DataQuery,
+    EligibilityAnswer,
+    InfusionEvent,
+    LabDraw,
+    LabValue,
+    Subject,
+    Visit,
+    VisitStatus,
+)
 from ecrf.protocol_schema import SCORE_INPUTS
 from ecrf.selectors.records import subject_of
 from ecrf.services.queries import sync_edit_check
@@ -43,6 +57,23 @@ def after_write(record) -> None:
             _run(target)
         else:
             pending[(target._meta.label_lower, target.pk)] = target
+
+
+@transaction.atomic
+def run_for_study(study) -> dict[str, int]:
+    """Run every edit check of ``study``'s protocols over all its records (after an amendment adds checks, or an
+    import): queries are raised and closed as a save would. Returns the standing system queries per check code."""
+    for rule in {type(rule): rule for rule in RULES.values()}.values():
+        path = rule.model.study_code_path.removesuffix("__code")
+        for record in rule.model.objects.filter(**{path: study}).iterator(chunk_size=500):
+            _run(record)
+    return dict(
+        DataQuery.objects.filter(study=study, state__in=OPEN_STATES)
+        .exclude(rule_code="")
+        .values_list("rule_code")
+        .annotate(n=Count("pk"))
+        .order_by("rule_code")
+    )
 
 
 def _targets(record) -> list:

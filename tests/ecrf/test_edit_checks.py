@@ -1,9 +1,12 @@
 """Edit checks declared in both protocol files raise a system query on save and close it once the data are right."""
 
+import io
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from ecrf.models import DataQuery, EligibilityCriterion, ProtocolVersion, QueryState
 from ecrf.protocol_schema import EDIT_CHECK_RULES, ProtocolFileError, parse_protocol
@@ -155,3 +158,27 @@ def test_an_answer_against_the_recorded_age_raises_a_query_on_the_next_save(chec
     registration.correct_registration(checked_subject, by=coordinator_a, reason="Weighed again", weight_kg=71)
     query = system_queries("ELIG-FACT").get()
     assert (query.record_id, query.field_name) == (answer.pk, "answer")
+
+
+def test_run_edit_checks_raises_what_the_data_trip_over_a_whole_study(checked_subject, coordinator_a):
+    w4 = checked_subject.visits.get(definition__code="W4")
+    with edit_checks_off():
+        labs.record_lab_draw(
+            visit=w4, drawn_at=datetime(2021, 1, 30, 8, tzinfo=UTC), values={"TBIL": "20"}, by=coordinator_a
+        )
+    assert not DataQuery.objects.exists()
+    out = io.StringIO()
+    call_command("run_edit_checks", "--study", checked_subject.study.code, stdout=out)
+    assert "MELD-INPUT: 1 open" in out.getvalue()
+    call_command("run_edit_checks", "--study", checked_subject.study.code, stdout=io.StringIO())
+    assert system_queries("MELD-INPUT").count() == 1  # running again raises nothing twice
+
+
+@contextmanager
+def edit_checks_off():
+    """Data saved before the protocol had its checks (an amendment adds them later)."""
+    protocol = ProtocolVersion.objects.filter(subjects__isnull=False).distinct().get()
+    saved = protocol.monitoring
+    ProtocolVersion.objects.filter(pk=protocol.pk).update(monitoring={})
+    yield
+    ProtocolVersion.objects.filter(pk=protocol.pk).update(monitoring=saved)
