@@ -112,19 +112,28 @@ def _rows(audited: Audited, study, sites, filters: AuditFilters):
             *([audited.visit, _path(audited.visit, "definition")] if audited.visit else ["definition"])
         )
         visit_date = F(_path(audited.visit, "actual_date"))
-        signed = VisitSignature.objects.active().filter(
+        # Any signature before the change, voided or not: a signed visit changes only after its unlock voids it.
+        signed = VisitSignature.objects.filter(
             visit_id=OuterRef(_path(audited.visit, "id")), signed_at__lt=OuterRef("history_date")
         )
         rows = rows.annotate(visit_date=visit_date, after_signature=Exists(signed))
     else:
         rows = rows.annotate(visit_date=Value(None, output_field=DateField()), after_signature=Value(False))
-    verified = SourceVerification.objects.filter(
-        record_model=audited.label, record_id=OuterRef("id"), verified_at__lt=OuterRef("history_date")
-    )
-    rows = rows.annotate(after_verification=Exists(verified))
+    rows = rows.annotate(after_verification=Exists(_verified_before(audited)))
     if audited.detail:
         rows = rows.select_related(audited.detail.split("__")[0]) if "__" in audited.detail else rows
     return _filtered(rows, audited, filters)
+
+
+def _verified_before(audited: Audited):
+    """A mark standing on the record, or on the form it is part of (a lab value's panel), when the row was saved."""
+    standing = Q(verified_at__lt=OuterRef("history_date")) & (
+        Q(cleared_at__isnull=True) | Q(cleared_at__gte=OuterRef("history_date"))
+    )
+    on_record = Q(record_model=audited.label, record_id=OuterRef("id"))
+    if audited.model is LabValue:
+        on_record |= Q(record_model="ecrf.labdraw", record_id=OuterRef("draw_id"), field_name="")
+    return SourceVerification.objects.filter(standing & on_record)
 
 
 def _filtered(rows, audited: Audited, filters: AuditFilters):

@@ -152,7 +152,7 @@ MONITORED = (
 def record_of(subject: Subject, record_model: str, record_id) -> object | None:
     """The record ``record_model`` #``record_id`` if it is one of ``subject``'s; None otherwise."""
     model = monitored_models().get(record_model)
-    if model is None or not str(record_id).isdigit():
+    if model is None or not str(record_id).isascii() or not str(record_id).isdigit():
         return None
     record = model._base_manager.filter(pk=int(record_id)).first()
     if record is None:

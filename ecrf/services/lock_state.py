@@ -1,21 +1,9 @@
 """Whether a subject's data may be written: no standing lock on the subject or on its study."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
-from ecrf.models import DataLock
+from ecrf.selectors.locks import standing_lock
 from ecrf.selectors.records import subject_of
-
-
-def standing_lock(*, study_id: int, subject_id: int | None) -> DataLock | None:
-    """The lock that freezes the subject's data (its own, or its study's), if one stands."""
-    covering = Q(subject__isnull=True) if subject_id is None else Q(subject_id=subject_id) | Q(subject__isnull=True)
-    return (
-        DataLock.objects.filter(covering, study_id=study_id, unlocked_at__isnull=True)
-        .select_related("subject", "locked_by")
-        .order_by("subject_id")
-        .first()
-    )
 
 
 def refuse_if_locked(*, study_id: int, subject_id: int | None) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ecrf.models import OPEN_STATES, DataQuery, QueryMessage, QueryMessageKind, QueryState
 from ecrf.selectors.records import describe, subject_of
-from ecrf.services.lock_state import refuse_if_record_locked
+from ecrf.services.lock_state import refuse_if_locked, refuse_if_record_locked
 
 NUL = "This text contains a NUL character, which cannot be stored."
 
@@ -91,6 +91,7 @@ def answer_query(*, query: DataQuery, text: str, by) -> DataQuery:
     """The site's reply to an open or re-opened query (a later reply adds to an answered one)."""
     text = _text(text, "answer")
     query = _locked(query)
+    refuse_if_locked(study_id=query.study_id, subject_id=query.subject_id)
     if not query.is_open:
         raise ValidationError("This query is closed: ask the monitor to re-open it if more needs saying.")
     return _answered(query, QueryMessageKind.ANSWERED, text, by=by)
@@ -122,6 +123,7 @@ def reopen_query(*, query: DataQuery, text: str, by) -> DataQuery:
     """Re-open a closed query, saying what is still wrong."""
     text = _text(text, "reason for re-opening")
     query = _locked(query)
+    refuse_if_locked(study_id=query.study_id, subject_id=query.subject_id)
     if query.is_open:
         raise ValidationError("This query is still open.")
     now = timezone.now()
@@ -151,13 +153,13 @@ def sync_edit_check(record, *, rule_code: str, field_name: str, trips: bool, mes
     """Raise the edit check's query when ``trips`` and none stands; close it when the data no longer trip it.
 
     A query a person closed while the data still tripped the rule (the value confirmed as right) is not raised
-    again for the same record and field.
+    again for the same record and field while that field keeps the value it had when closed.
     """
     mine = DataQuery.objects.filter(
         record_model=record._meta.label_lower, record_id=record.pk, field_name=field_name, rule_code=rule_code
     )
     standing = mine.filter(state__in=OPEN_STATES).select_for_update().first()
-    if trips and standing is None and not _closed_by_a_person(mine):
+    if trips and standing is None and not _closed_by_a_person(mine, record, field_name):
         _open(record, field_name=field_name, text=message, by=None, rule_code=rule_code)
     elif not trips and standing is not None:
         now = timezone.now()
@@ -166,6 +168,13 @@ def sync_edit_check(record, *, rule_code: str, field_name: str, trips: bool, mes
         _message(standing, QueryMessageKind.AUTO_CLOSED, "The data no longer trip the check.", by=None, at=now)
 
 
-def _closed_by_a_person(queries) -> bool:
+def _closed_by_a_person(queries, record, field_name: str) -> bool:
+    """Whether the rule's last query was closed by a person, with the queried field as it is now."""
     last = QueryMessage.objects.filter(query__in=queries).order_by("-at", "-pk").first()
-    return last is not None and last.kind == QueryMessageKind.CLOSED
+    if last is None or last.kind != QueryMessageKind.CLOSED:
+        return False
+    if not field_name:
+        return True
+    attname = type(record)._meta.get_field(field_name).attname
+    at_close = record.history.filter(history_date__lte=last.at).order_by("-history_date", "-history_id").first()
+    return at_close is not None and getattr(at_close, attname) == getattr(record, attname)

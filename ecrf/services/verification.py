@@ -60,21 +60,24 @@ def standing_verification(record, field_name: str = "") -> SourceVerification | 
 
 
 def clear_on_change(record, *, changed: list[str], by, reason: str) -> None:
-    """Clear the standing marks the change of ``changed`` in ``record`` invalidates, saying so."""
+    """Clear the standing marks the change of ``changed`` in ``record`` invalidates, saying so; an empty
+    ``changed`` is a new record, which clears the whole-form mark of the form it is part of (a lab value added)."""
     form = form_record_of(record)
-    marks = SourceVerification.objects.select_for_update().filter(
-        record_model=record._meta.label_lower, record_id=record.pk, cleared_at__isnull=True
-    )
-    stale = [mark for mark in marks if not mark.field_name or mark.field_name in changed]
+    stale = []
+    if changed:
+        marks = SourceVerification.objects.select_for_update().filter(
+            record_model=record._meta.label_lower, record_id=record.pk, cleared_at__isnull=True
+        )
+        stale = [mark for mark in marks if not mark.field_name or mark.field_name in changed]
     if form is not record:
         stale += SourceVerification.objects.select_for_update().filter(
             record_model=form._meta.label_lower, record_id=form.pk, cleared_at__isnull=True, field_name=""
         )
-    fields = ", ".join(type(record)._meta.get_field(name).verbose_name for name in changed)
+    what = ", ".join(type(record)._meta.get_field(name).verbose_name for name in changed) or "added"
     now = timezone.now()
     for mark in stale:
         mark.cleared_at = now
-        mark.cleared_reason = f"Changed after verification by {by} ({describe(record)}: {fields}): {reason}"[:500]
+        mark.cleared_reason = f"Changed after verification by {by} ({describe(record)}: {what}): {reason}"[:500]
         mark._history_user = by
         mark._change_reason = "Verification cleared by a change"
         mark.save()

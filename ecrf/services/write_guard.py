@@ -17,7 +17,7 @@ def before_write(record) -> None:
 
 def after_write(record, *, by, reason: str, changed: list[str]) -> None:
     """Follow a saved change of ``record`` (fields ``changed``; empty for a new record) through monitoring."""
+    verification.clear_on_change(record, changed=changed, by=by, reason=reason or "new record")
     if changed:
-        verification.clear_on_change(record, changed=changed, by=by, reason=reason)
         queries.note_correction(record, changed=changed, by=by, reason=reason)
     edit_checks.after_write(record)

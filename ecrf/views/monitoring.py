@@ -12,13 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ecrf import csv_safe
 from ecrf.access import require_study_role
-from ecrf.forms_monitoring import LockForm, QueryFilterForm, QueryStepForm, RaiseQueryForm, UnlockForm
+from ecrf.forms_monitoring import QueryFilterForm, QueryStepForm, RaiseQueryForm
 from ecrf.roles import Capability
-from ecrf.selectors import cleanliness, monitoring
+from ecrf.selectors import monitoring
 from ecrf.selectors import verification_progress as sdv
 from ecrf.selectors.protocols import latest_protocol
-from ecrf.services import locks, queries, verification
-from ecrf.services.lock_state import standing_lock
+from ecrf.services import queries, verification
 from ecrf.views.lookups import subject_or_404
 from ecrf.views.monitoring_links import form_url
 
@@ -90,7 +89,7 @@ def query_detail(request, study_code, query_pk):
     query = monitoring.query_in_study(access.study, access.visible_sites(), query_pk)
     if query is None:
         raise Http404("No such query at your sites.")
-    may = {"answer": access.can(Capability.ENTER_DATA), "close": access.can(REVIEW), "reopen": access.can(REVIEW)}
+    may = _query_rights(access, query.subject.site)
     form = QueryStepForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         action = form.cleaned_data["action"]
@@ -99,7 +98,8 @@ def query_detail(request, study_code, query_pk):
         try:
             _step(query, action, form.cleaned_data["text"], request.user)
         except ValidationError as error:
-            form.add_error("text", error)
+            for message in error.messages:
+                form.add_error("text", message)
         else:
             messages.success(request, f"Query {query.pk}: {dict(form.fields['action'].choices)[action].lower()}.")
             return redirect("ecrf:query_detail", study_code, query.pk)
@@ -113,6 +113,14 @@ def query_detail(request, study_code, query_pk):
         "now": timezone.now(),
     }
     return render(request, "ecrf/query_detail.html", context, status=400 if form.errors else 200)
+
+
+def _query_rights(access, site) -> dict[str, bool]:
+    """What the user may do to a query at ``site``: its staff answer, its monitors and data managers close and
+    re-open (each right checked at the query's own site, for users holding different roles at different sites)."""
+    answer = site in access.sites_with(Capability.ENTER_DATA)
+    review = site in access.sites_with(REVIEW)
+    return {"answer": answer, "close": review, "reopen": review}
 
 
 def _step(query, action: str, text: str, user) -> None:
@@ -188,87 +196,6 @@ def _query_csv(study_code: str, rows, now) -> HttpResponse:
             ]
         )
     return response
-
-
-@login_required
-@require_POST
-def subject_lock(request, study_code, pk):
-    access = require_study_role(request, study_code, Capability.MANAGE_DATA)
-    subject = subject_or_404(access, pk, Capability.MANAGE_DATA)
-    form = LockForm(request.POST)
-    form.is_valid()
-    data = form.cleaned_data
-    try:
-        locks.lock_subject_data(
-            subject=subject, by=request.user, reason=data.get("reason", ""), override=data.get("override", "")
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{subject.subject_code}'s data are locked.")
-    return redirect("ecrf:subject_detail", study_code, subject.pk)
-
-
-@login_required
-@require_POST
-def subject_unlock(request, study_code, pk):
-    access = require_study_role(request, study_code, Capability.MANAGE_DATA)
-    subject = subject_or_404(access, pk, Capability.MANAGE_DATA)
-    lock = standing_lock(study_id=subject.study_id, subject_id=subject.pk)
-    form = UnlockForm(request.POST)
-    if lock is None or lock.subject_id != subject.pk:
-        messages.error(request, f"{subject.subject_code} has no lock of its own to lift.")
-    elif not form.is_valid():
-        messages.error(request, "Give the reason for unlocking.")
-    else:
-        locks.unlock(lock=lock, by=request.user, reason=form.cleaned_data["reason"])
-        messages.success(request, f"{subject.subject_code}'s data are unlocked.")
-    return redirect("ecrf:subject_detail", study_code, subject.pk)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_lock(request, study_code):
-    access = require_study_role(request, study_code, Capability.MANAGE_DATA)
-    lock = standing_lock(study_id=access.study.pk, subject_id=None)
-    lock_form, unlock_form = LockForm(), UnlockForm()
-    if request.method == "POST":
-        lock_form, unlock_form = _study_lock_step(request, access.study, lock)
-        if not (lock_form.errors or unlock_form.errors):
-            return redirect("ecrf:study_lock", study_code)
-    context = {
-        "access": access,
-        "lock": lock,
-        "unclean": cleanliness.unclean_subject_rows(access.study),
-        "lock_form": lock_form,
-        "unlock_form": unlock_form,
-    }
-    return render(
-        request, "ecrf/study_lock.html", context, status=400 if lock_form.errors or unlock_form.errors else 200
-    )
-
-
-def _study_lock_step(request, study, lock):
-    lock_form, unlock_form = LockForm(), UnlockForm()
-    try:
-        if lock is None:
-            lock_form = LockForm(request.POST)
-            lock_form.is_valid()
-            data = lock_form.cleaned_data
-            locks.lock_study(
-                study=study, by=request.user, reason=data.get("reason", ""), override=data.get("override", "")
-            )
-            messages.success(request, f"{study.code} is locked: no data can change until it is unlocked.")
-        else:
-            unlock_form = UnlockForm(request.POST)
-            if unlock_form.is_valid():
-                locks.unlock(lock=lock, by=request.user, reason=unlock_form.cleaned_data["reason"])
-                messages.success(request, f"{study.code} is unlocked.")
-    except ValidationError as error:
-        target = lock_form if lock is None else unlock_form
-        for field, problems in getattr(error, "message_dict", {None: error.messages}).items():
-            target.add_error(field if field in target.fields else None, problems)
-    return lock_form, unlock_form
 
 
 @login_required

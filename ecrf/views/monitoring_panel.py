@@ -5,7 +5,7 @@ from django.urls import reverse
 from ecrf.forms_monitoring import RaiseQueryForm
 from ecrf.roles import Capability
 from ecrf.selectors import monitoring
-from ecrf.services.lock_state import standing_lock
+from ecrf.selectors.locks import standing_lock
 
 SKIPPED_FIELDS = {"id", "created_at", "updated_at", "is_voided", "void_reason", "voided_at", "voided_by", "subject"}
 

@@ -15,8 +15,8 @@ from ecrf.selectors import events as event_reads
 from ecrf.selectors import labs as lab_reads
 from ecrf.selectors import randomisation as randomisation_reads
 from ecrf.selectors import subjects as subject_reads
+from ecrf.selectors.locks import standing_lock
 from ecrf.services import randomisation, subjects
-from ecrf.services.lock_state import standing_lock
 from ecrf.views.lookups import posted, subject_or_404
 
 

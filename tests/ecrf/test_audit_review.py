@@ -108,3 +108,11 @@ def test_the_audit_trail_reads_a_bounded_number_of_queries(client, reviewers, mo
     url = reverse("ecrf:audit_trail", args=[reviewers["subject"].study.code])
     with django_assert_max_num_queries(60):
         assert client.get(url).status_code == 200
+
+
+def test_a_lab_value_changed_after_its_panel_was_verified_is_flagged(client, reviewers, monitor, coordinator_a):
+    verification.verify(record=reviewers["visit"].lab_draws.get(), by=monitor)
+    labs.change_lab_value(tbil_of(reviewers), value="22", by=coordinator_a, reason="Typo")
+    page = trail(client, monitor, study=reviewers["subject"].study, after_signature_or_verification="on")
+    assert "after verification" in page.content.decode()
+    assert "1 change" in page.content.decode()

@@ -205,3 +205,30 @@ def test_the_database_refuses_two_standing_locks_of_one_subject(locked, data_man
         DataLock.objects.create(
             study=first.study, subject=first.subject, locked_by=data_manager, locked_at=first.locked_at, reason="y"
         )
+
+
+def test_a_value_added_to_a_verified_panel_clears_its_verification(recorded, monitor, coordinator_a):
+    w4 = recorded["subject"].visits.get(definition__code="W4")
+    draw = labs.record_lab_draw(
+        visit=w4, drawn_at=datetime(2021, 1, 30, 8, tzinfo=UTC), values={"TBIL": "20"}, by=coordinator_a
+    )
+    mark = verification.verify(record=draw, by=monitor)
+    labs.update_lab_draw(
+        draw, drawn_at=draw.drawn_at, values={"TBIL": "20", "INR": "1.1"}, by=coordinator_a, reason="INR came back"
+    )
+    mark.refresh_from_db()
+    assert mark.cleared_at is not None
+    assert "INR came back" in mark.cleared_reason
+
+
+def test_a_locked_subjects_queries_are_neither_answered_nor_reopened(recorded, monitor, coordinator_a, data_manager):
+    open_one = queries.raise_query(record=recorded["visit"], text="Date?", by=monitor)
+    closed = queries.close_query(
+        query=queries.raise_query(record=recorded["visit"], text="Time?", by=monitor), by=monitor
+    )
+    locks.lock_subject_data(subject=recorded["subject"], by=data_manager, override="Interim cut")
+    with pytest.raises(ValidationError, match="locked"):
+        queries.answer_query(query=open_one, text="Right.", by=coordinator_a)
+    with pytest.raises(ValidationError, match="locked"):
+        queries.reopen_query(query=closed, text="Again", by=monitor)
+    assert QueryMessage.objects.count() == 3  # two raised, one closed

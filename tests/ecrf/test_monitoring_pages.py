@@ -188,10 +188,10 @@ def test_the_study_lock_page_asks_for_an_override_when_data_are_unclean(client, 
     url = reverse("ecrf:study_lock", args=[cast["subject"].study.code])
     page = client.get(url).content.decode()
     assert 'data-testid="unclean-count"' in page
-    refused = client.post(url, {"reason": "Final"})
+    refused = client.post(url, {"action": "lock", "reason": "Final"})
     assert refused.status_code == 400
     assert "override" in refused.content.decode()
-    assert client.post(url, {"override": "Sponsor decision, documented"}).status_code == 302
+    assert client.post(url, {"action": "lock", "override": "Sponsor decision, documented"}).status_code == 302
     assert DataLock.objects.get().subject is None
 
 
@@ -262,3 +262,49 @@ def test_a_monitor_verifies_one_field_and_the_form_lists_it(client, cast, monito
     page = client.get(url).content.decode()
     assert "adverse event Fever · term: verified by" in page
     assert "Not verified" in page  # the form as a whole is not
+
+
+def test_a_coordinator_who_monitors_another_site_cannot_close_queries_at_their_own(
+    client, cast, monitor, coordinator_a, site_b
+):
+    subject = cast["subject"]
+    MembershipFactory(user=coordinator_a, study=subject.study, role=Role.MONITOR, site=site_b)
+    query = queries.raise_query(record=cast["visit"], text="Date?", by=monitor)
+    signed_in(client, coordinator_a)
+    url = reverse("ecrf:query_detail", args=[subject.study.code, query.pk])
+    assert client.post(url, {"action": "close"}).status_code == 403
+    query.refresh_from_db()
+    assert query.state == QueryState.OPEN
+
+
+def test_an_empty_answer_is_refused_on_the_field_not_a_server_error(client, cast, monitor, coordinator_a):
+    query = queries.raise_query(record=cast["visit"], text="Date?", by=monitor)
+    signed_in(client, coordinator_a)
+    url = reverse("ecrf:query_detail", args=[cast["subject"].study.code, query.pk])
+    response = client.post(url, {"action": "answer", "text": "   "})
+    assert response.status_code == 400
+    assert "Write the answer." in response.content.decode()
+
+
+def test_a_record_number_in_another_script_is_not_found(client, cast, monitor):
+    signed_in(client, monitor)
+    url = reverse("ecrf:raise_query", args=[cast["subject"].study.code, cast["subject"].pk])
+    assert client.post(url, {"target": "ecrf.visit:²:", "text": "?"}).status_code == 404
+
+
+def test_a_site_data_manager_cannot_lock_the_whole_study(client, cast, data_manager, coordinator_b, site_b):
+    subject = cast["subject"]
+    local = MembershipFactory(role=Role.DATA_MANAGER, study=subject.study, site=site_b).user
+    signed_in(client, local)
+    response = client.post(reverse("ecrf:study_lock", args=[subject.study.code]), {"action": "lock", "override": "x"})
+    assert response.status_code == 403
+    assert not DataLock.objects.exists()
+
+
+def test_a_resubmitted_lock_form_never_unlocks_the_study(client, cast, data_manager):
+    signed_in(client, data_manager)
+    url = reverse("ecrf:study_lock", args=[cast["subject"].study.code])
+    assert client.post(url, {"action": "lock", "override": "Sponsor decision"}).status_code == 302
+    again = client.post(url, {"action": "lock", "override": "Sponsor decision", "reason": "Final"})
+    assert again.status_code == 400
+    assert DataLock.objects.get().is_standing
