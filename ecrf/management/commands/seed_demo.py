@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from analysis.plan import PLANS
 from ecrf.demo.builder import TrialBuilder
 from ecrf.demo.cohorts import COHORTS
+from ecrf.demo.monitoring import seed_monitoring
 from ecrf.demo.plans import plan_trial
 from ecrf.protocol_schema import ProtocolFileError
 from ecrf.roles import Role
@@ -112,6 +113,7 @@ class Command(BaseCommand):
             plans = plan_trial(cohort, random.Random(f"{cohort.study_code}-{seed}"))
             builder = TrialBuilder(protocol, sites, time_unit=cohort.time_unit, users=users, seed=seed)
             created.append(f"{protocol.study.code} {len(builder.build(plans))} subjects")
+            seed_monitoring(protocol.study, users)
         return created
 
     def _accounts(self, studies, home_site, created: list[str]) -> dict:
