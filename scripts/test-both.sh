@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The suite on SQLite and on a throwaway PostgreSQL side by side, one core each (CI has two): each run's log is
+# The suite on SQLite and on a throwaway PostgreSQL side by side (CI has two cores): the PostgreSQL pass, the longer
+# one (a network round trip per query), runs on PG_WORKERS pytest-xdist workers (default 2, each with its own test
+# database; one file's tests stay on one worker), so both passes end at about the same time. Each run's log is
 # printed whole once both have ended, and the script fails when either run fails (pytest's exit 5, "no tests
 # collected", included). Usage: scripts/test-both.sh .venv/bin/pytest [pytest arguments]
 set -uo pipefail
@@ -8,7 +10,8 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 EXPECT_DB_VENDOR=sqlite "$@" >"$logs/sqlite.log" 2>&1 &
 sqlite=$!
-scripts/with-postgres.sh env EXPECT_DB_VENDOR=postgresql "$@" >"$logs/postgresql.log" 2>&1 &
+scripts/with-postgres.sh env EXPECT_DB_VENDOR=postgresql "$@" -n "${PG_WORKERS:-2}" --dist loadfile \
+  >"$logs/postgresql.log" 2>&1 &
 postgresql=$!
 wait "$sqlite"
 sqlite_status=$?

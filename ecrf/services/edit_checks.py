@@ -51,6 +51,9 @@ def batched(service):
 
 
 def after_write(record) -> None:
+    subject = subject_of(record)
+    if subject is None or not _checks_of(subject):
+        return
     pending = _pending.get()
     for target in _targets(record):
         if pending is None:
@@ -85,11 +88,16 @@ def _targets(record) -> list:
     return [record]
 
 
+def _checks_of(subject) -> list[dict]:
+    """The edit checks of the subject's protocol version."""
+    return subject.protocol.monitoring.get("edit_checks", [])
+
+
 def _run(record) -> None:
     subject = subject_of(record)
     if subject is None:
         return
-    for check in subject.protocol.monitoring.get("edit_checks", []):
+    for check in _checks_of(subject):
         rule = RULES[check["rule"]]
         if isinstance(record, rule.model):
             record.refresh_from_db()
