@@ -8,16 +8,19 @@ from ecrf.services import queries, verification
 def seed_monitoring(study, users) -> int:
     """Queries and verifications on the study's first subjects with labs; returns the queries raised."""
     monitor, manager, coordinator = users["monitor"], users["datamanager"], users["coordinator"]
-    values = (
-        LabValue.objects.active()
-        .filter(draw__visit__subject__study=study, analyte__code="TBIL", value__isnull=False)
-        .select_related("draw__visit__subject", "analyte")
-        .order_by("draw__visit__subject__subject_code", "draw__drawn_at")
-    )
-    first = values.first()
+    first = None
+    for subject in Subject.objects.filter(study=study).order_by("subject_code")[:20]:  # the first with a bilirubin
+        first = (
+            LabValue.objects.active()
+            .filter(draw__visit__subject=subject, analyte__code="TBIL", value__isnull=False)
+            .select_related("draw__visit", "analyte")
+            .order_by("draw__drawn_at")
+            .first()
+        )
+        if first is not None:
+            break
     if first is None:
         return 0
-    subject = first.draw.visit.subject
     queries.raise_query(
         record=first, field_name="value", text="The lab report of this draw reads a different bilirubin.", by=monitor
     )

@@ -106,6 +106,7 @@ class Command(BaseCommand):
             if protocol.is_randomised and not protocol.study.randomisation_lists.exists():
                 generate_list(study=protocol.study, slots_per_stratum=100, by=users["datamanager"])
                 created.append(f"{protocol.study.code} randomisation list")
+        built = []
         for protocol in protocols if with_subjects else []:
             cohort = COHORTS.get(protocol.study.code)
             if cohort is None or protocol.study.subjects.exists():
@@ -113,7 +114,11 @@ class Command(BaseCommand):
             plans = plan_trial(cohort, random.Random(f"{cohort.study_code}-{seed}"))
             builder = TrialBuilder(protocol, sites, time_unit=cohort.time_unit, users=users, seed=seed)
             created.append(f"{protocol.study.code} {len(builder.build(plans))} subjects")
-            seed_monitoring(protocol.study, users)
+            built.append(protocol.study)
+        if built:
+            _refresh_planner_statistics()  # the bulk-loaded rows: PostgreSQL plans the reads below on real counts
+        for study in built:
+            seed_monitoring(study, users)
         return created
 
     def _accounts(self, studies, home_site, created: list[str]) -> dict:
