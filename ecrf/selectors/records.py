@@ -1,5 +1,7 @@
 """Which subject a clinical record belongs to, and how a record or field is named to people."""
 
+from django.core.exceptions import ValidationError
+
 from ecrf.models import (
     AdverseEvent,
     ClinicalStatus,
@@ -31,6 +33,22 @@ def subject_of(record) -> Subject | None:
     for hop in hops:
         record = getattr(record, hop)
     return record
+
+
+def pointer(record, field_name: str = "") -> dict:
+    """The fields by which a query or verification mark points at ``record`` (and its field), checked: a field
+    the record's model does not have is refused."""
+    if field_name and field_name not in {f.name for f in type(record)._meta.concrete_fields}:
+        raise ValidationError({"field_name": f"{type(record)._meta.verbose_name} has no field {field_name!r}."})
+    subject = subject_of(record)
+    return {
+        "study_id": subject.study_id,
+        "subject": subject,
+        "record_model": record._meta.label_lower,
+        "record_id": record.pk,
+        "field_name": field_name,
+        "where": describe(record, field_name)[:200],
+    }
 
 
 def form_record_of(record):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecrf.models import OPEN_STATES, DataQuery, QueryMessage, QueryMessageKind, QueryState
-from ecrf.selectors.records import describe, subject_of
+from ecrf.selectors.records import pointer
 from ecrf.services.lock_state import refuse_if_locked, refuse_if_record_locked
 
 NUL = "This text contains a NUL character, which cannot be stored."
@@ -31,31 +31,17 @@ def raise_query(*, record, text: str, by, field_name: str = "") -> DataQuery:
     """Raise a query on ``record`` (or its field ``field_name``) with ``text``, as ``by`` (a monitor or data
     manager: the caller checks the role)."""
     text = _text(text, "query")
-    _check_field(record, field_name)
+    pointer(record, field_name)
     if getattr(record, "is_voided", False):
         raise ValidationError("This record is voided: there is nothing to query.")
     refuse_if_record_locked(record)
     return _open(record, field_name=field_name, text=text, by=by, rule_code="")
 
 
-def _check_field(record, field_name: str) -> None:
-    if not field_name:
-        return
-    names = {f.name for f in type(record)._meta.concrete_fields}
-    if field_name not in names:
-        raise ValidationError({"field_name": f"{type(record)._meta.verbose_name} has no field {field_name!r}."})
-
-
 def _open(record, *, field_name: str, text: str, by, rule_code: str) -> DataQuery:
-    subject = subject_of(record)
     now = timezone.now()
     query = DataQuery(
-        study_id=subject.study_id,
-        subject=subject,
-        record_model=record._meta.label_lower,
-        record_id=record.pk,
-        field_name=field_name,
-        where=describe(record, field_name)[:200],
+        **pointer(record, field_name),
         text=text,
         raised_by=by,
         rule_code=rule_code,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecrf.models import SourceVerification
-from ecrf.selectors.records import describe, form_record_of, subject_of
+from ecrf.selectors.records import describe, form_record_of, pointer
 from ecrf.services.lock_state import refuse_if_record_locked
 
 
@@ -19,20 +19,13 @@ def verify(*, record, by, field_name: str = "") -> SourceVerification:
     """Mark ``record`` (or its field ``field_name``) verified against the source by ``by``."""
     if getattr(record, "is_voided", False):
         raise ValidationError("This record is voided: there is nothing to verify.")
-    if field_name and field_name not in {f.name for f in type(record)._meta.concrete_fields}:
-        raise ValidationError({"field_name": f"{type(record)._meta.verbose_name} has no field {field_name!r}."})
+    points_at = pointer(record, field_name)
     refuse_if_record_locked(record)
     standing = standing_verification(record, field_name)
     if standing is not None:
         raise ValidationError(f"Already verified by {standing.verified_by} on {standing.verified_at:%Y-%m-%d %H:%M}.")
-    subject = subject_of(record)
     mark = SourceVerification(
-        study_id=subject.study_id,
-        subject=subject,
-        record_model=record._meta.label_lower,
-        record_id=record.pk,
-        field_name=field_name,
-        where=describe(record, field_name)[:200],
+        **points_at,
         verified_by=by,
         verified_at=timezone.now(),
     )
