@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.test import RequestFactory
+from playwright.sync_api import expect
 
 from ecrf.credentials import request_password_checker
 from ecrf.roles import Role
@@ -13,6 +14,10 @@ from ecrf.services import labs as lab_services
 from ecrf.services.protocols import load_protocol
 from tests.ecrf.protocol_fixture import PROTOCOL, RANDOMISED_PROTOCOL
 from tests.factories import MembershipFactory, SiteFactory, StudyFactory, StudySiteFactory, UserFactory
+
+# Playwright's assertions wait 5 s by default; a page that saves a form with its edit checks while the other test
+# pass shares the two cores took longer than that in CI (a red run on a correct page). 20 s still fails fast.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture

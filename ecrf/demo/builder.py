@@ -45,9 +45,22 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 class TrialBuilder:
     """Writes one trial's subjects; ``rows`` collects unsaved objects per model, saved in dependency order."""
 
-    def __init__(self, protocol: ProtocolVersion, sites: list[Site], *, time_unit: str, users: dict, seed: int):
+    def __init__(
+        self,
+        protocol: ProtocolVersion,
+        sites: list[Site],
+        *,
+        time_unit: str,
+        users: dict,
+        seed: int,
+        site_weights: list[float] | None = None,
+        extra_panel: str | None = None,
+    ):
         self.protocol = protocol
         self.sites = sites
+        self.site_weights = site_weights  # None: the demo's 80/20 split between its two sites
+        # A panel drawn also at the visits whose protocol schedules none (a protocol amendment's labs at every visit).
+        self.extra_panel = protocol.lab_panels.get(code=extra_panel) if extra_panel else None
         self.days_per_unit = DAYS_PER[time_unit]
         self.users = users
         self.rng = random.Random(f"{protocol.study.code}-{seed}")
@@ -87,7 +100,10 @@ class TrialBuilder:
 
     # Subjects and screening ------------------------------------------------------------------------------
     def _subject(self, plan: SubjectPlan) -> Subject:
-        site = self.sites[0] if len(self.sites) == 1 or self.rng.random() < 0.8 else self.sites[1]
+        if self.site_weights is not None:
+            site = self.rng.choices(self.sites, self.site_weights)[0]
+        else:
+            site = self.sites[0] if len(self.sites) == 1 or self.rng.random() < 0.8 else self.sites[1]
         self.subjects_at[site.code] += 1
         screened = (plan.allocation_date or self._screening_day()) - timedelta(days=self.rng.randint(1, 6))
         subject = Subject(
@@ -218,8 +234,9 @@ class TrialBuilder:
                 definition = visit.definition
                 if "clinical_status" in definition.forms:
                     statuses.append(self._status(visit, plan, units))
-                if definition.lab_panel_id:
-                    draw = LabDraw(visit=visit, panel=definition.lab_panel, drawn_at=at(visit.actual_date, 7, 30))
+                panel = definition.lab_panel or self.extra_panel
+                if panel is not None:
+                    draw = LabDraw(visit=visit, panel=panel, drawn_at=at(visit.actual_date, 7, 30))
                     draws.append(draw)
                     pending_values.append((draw, plan, units))
         self._save(ClinicalStatus, statuses)

@@ -8,6 +8,7 @@ eligibility counts, their visits with standing signatures, and the open issues' 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 
@@ -15,7 +16,6 @@ from ecrf.models import (
     EligibilityAnswer,
     EligibilityCriterion,
     Subject,
-    SubjectStatus,
     Visit,
     VisitSignature,
     VisitStatus,
@@ -24,6 +24,7 @@ from ecrf.selectors.monitoring import open_query_counts
 from ecrf.selectors.next_step import ENDED, NextStep, NextVisit, SubjectProgress, next_step
 from ecrf.selectors.open_issues import OpenIssue, entered_records, open_issues, visit_form_state
 from ecrf.selectors.subjects import eligibility_of as subject_eligibility
+from ecrf.selectors.worklist_order import SORT_KEYS, ordered_subjects
 
 STATE_LABELS = {
     "not_yet_due": "Not yet due",
@@ -42,15 +43,7 @@ FILTERS = {
     "open_queries": "Open queries",
     "active": "In the study",
 }
-STATUS_ORDER = {value: n for n, value in enumerate(SubjectStatus.values)}
-# ?sort= keys (a leading "-" reverses); ties are broken by subject code. Unknown keys sort by code.
-SORTS = {
-    "code": lambda row: (),
-    "status": lambda row: (STATUS_ORDER[row.subject.status],),
-    "arm": lambda row: (row.arm_label == "", row.arm_label),
-    "next": lambda row: (row.next_visit is None, row.next_visit.planned_date if row.next_visit else date.min),
-    "step": lambda row: (row.next_step.rank,),
-}
+SORTS = SORT_KEYS  # ?sort= keys (a leading "-" reverses); ties are broken by subject code
 # Columns hidden when no row on the page has a value for them.
 OPTIONAL_COLUMNS = {
     "arm": lambda row: row.arm_label,
@@ -120,29 +113,27 @@ class WorklistRow:
 
 def site_worklist(study, site, *, today: date, search: str = "", show: str = "", sort: str = "code"):
     """The site's subjects with their next visit and step; ``show`` is one of FILTERS, ``search`` part of a
-    subject code, ``sort`` one of SORTS (``-`` first for descending; anything else sorts by code).
-    """
-    subjects = list(_subjects(study, site, search))
+    subject code, ``sort`` one of SORTS (``-`` first for descending; anything else sorts by code)."""
+    return worklist_rows(ordered_subjects(study, site, today=today, search=search, show=show, sort=sort), today)
+
+
+def worklist_page(study, site, *, today: date, number, size: int, search: str = "", show: str = "", sort: str = "code"):
+    """Page ``number`` of the site worklist (``size`` rows): the filtering and sorting done by the database, only
+    the page's subjects read in full, so the page costs the same at a site of 20 subjects or of 2,000."""
+    ordered = ordered_subjects(study, site, today=today, search=search, show=show, sort=sort)
+    page = Paginator(ordered.values_list("pk", flat=True), size).get_page(number)
+    page.object_list = worklist_rows(list(page.object_list), today)
+    return page
+
+
+def worklist_rows(subject_ids, today: date) -> list[WorklistRow]:
+    """The rows of these subjects (pks, or a queryset of them), in that order."""
+    order = list(subject_ids.values_list("pk", flat=True)) if hasattr(subject_ids, "values_list") else subject_ids
+    by_pk = {subject.pk: subject for subject in _subjects(order)}
+    subjects = [by_pk[pk] for pk in order]
     issues = open_issues(subjects)
-    queries = open_query_counts(subject.pk for subject in subjects)
-    rows = [_row(subject, today, issues[subject.pk], queries[subject.pk]) for subject in subjects]
-    if show == "overdue":
-        rows = [row for row in rows if row.overdue]
-    elif show == "due_week":
-        rows = [row for row in rows if row.due_this_week]
-    elif show == "open_issues":
-        rows = [row for row in rows if row.issues]
-    elif show == "open_queries":
-        rows = [row for row in rows if row.open_queries]
-    elif show == "active":
-        rows = [row for row in rows if row.subject.status not in ENDED]
-    return sorted_rows(rows, sort)
-
-
-def sorted_rows(rows: list[WorklistRow], sort: str) -> list[WorklistRow]:
-    key, descending = sort.removeprefix("-"), sort.startswith("-")
-    by = SORTS.get(key, SORTS["code"])
-    return sorted(rows, key=lambda row: (*by(row), row.subject.subject_code), reverse=descending)
+    queries = open_query_counts(order)
+    return [_row(subject, today, issues[subject.pk], queries[subject.pk]) for subject in subjects]
 
 
 def shown_columns(rows) -> set[str]:
@@ -150,7 +141,7 @@ def shown_columns(rows) -> set[str]:
     return {name for name, value in OPTIONAL_COLUMNS.items() if any(value(row) for row in rows)}
 
 
-def _subjects(study, site, search: str):
+def _subjects(subject_ids: list[int]):
     standing = VisitSignature.objects.active()
     visits = (
         Visit.objects.active()
@@ -162,8 +153,7 @@ def _subjects(study, site, search: str):
     failing = answers.exclude(answer=F("criterion__qualifying_answer"))
     criteria = EligibilityCriterion.objects.filter(protocol=OuterRef("protocol")).values("protocol")
     return (
-        Subject.objects.active()
-        .filter(study=study, site=site, subject_code__icontains=search.strip())
+        Subject.objects.filter(pk__in=subject_ids)
         .select_related("allocation__arm")
         .annotate(
             design=F("protocol__design"),

@@ -1,7 +1,6 @@
 """Home, study and site pages: each checks access first, then reads through a selector."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -48,10 +47,16 @@ def site_detail(request, study_code, site_code):
     search, show, sort = request.GET.get("q", "")[:32], request.GET.get("show", ""), request.GET.get("sort", "")
     show = show if show in worklist.FILTERS else ""
     sort = sort if sort.removeprefix("-") in worklist.SORTS else "code"
-    rows = worklist.site_worklist(
-        access.study, access.site, today=timezone.localdate(), search=search, show=show, sort=sort
+    page = worklist.worklist_page(
+        access.study,
+        access.site,
+        today=timezone.localdate(),
+        number=request.GET.get("page"),
+        size=WORKLIST_PAGE_SIZE,
+        search=search,
+        show=show,
+        sort=sort,
     )
-    page = Paginator(rows, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "access": access,
         "team": organisation.site_team(access.study, access.site),

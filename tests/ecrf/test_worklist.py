@@ -4,11 +4,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from ecrf.models import Visit, VisitStatus
+from ecrf.models import Subject, SubjectStatus, Visit, VisitStatus
+from ecrf.selectors.next_step import ENDED
 from ecrf.selectors.worklist import site_worklist, visit_state
-from ecrf.services import events, subjects
+from ecrf.services import events, queries, subjects
 from ecrf.services import labs as lab_services
 from ecrf.services import visits as visit_services
 
@@ -285,5 +288,94 @@ def test_the_worklist_page_reads_in_a_bounded_number_of_queries(
             by=coordinator_a,
         )
         _hold(subject, "W0", coordinator_a)
-    with django_assert_max_num_queries(17):  # the same for 5 and 30 subjects (17th: open queries)
+    # The same for 5 and 30 subjects: the count and the page's subject ids, then the page's rows in full.
+    with django_assert_max_num_queries(20):
         assert _page(coordinator, allocated_subject).status_code == 200
+
+
+# The worklist's rules as the rows state them: the database's filters and order must give the same subjects.
+PYTHON_SORTS = {
+    "code": lambda row: (),
+    "status": lambda row: (list(SubjectStatus.values).index(row.subject.status),),
+    "arm": lambda row: (row.arm_label == "", row.arm_label),
+    "next": lambda row: (row.next_visit is None, row.next_visit.planned_date if row.next_visit else date.min),
+    "step": lambda row: (row.next_step.rank,),
+}
+PYTHON_FILTERS = {
+    "overdue": lambda row: row.overdue > 0,
+    "due_week": lambda row: row.due_this_week,
+    "open_issues": lambda row: bool(row.issues),
+    "open_queries": lambda row: row.open_queries > 0,
+    "active": lambda row: row.subject.status not in ENDED,
+}
+
+
+@pytest.fixture
+def mixed_site(allocated_subject, new_subject, coordinator_a):
+    """Subjects at every stage: screened, consented, screen failed, allocated with visits held, missing forms,
+    an open SAE and an open query."""
+    new_subject("A-screened")
+    new_subject("B-consented", consented=True)
+    subjects.mark_screen_failed(new_subject("C-failed"), reason="Refused consent", by=coordinator_a)
+    arm = allocated_subject.allocation.arm
+    for code in ("D-allocated", "E-held", "F-sae"):
+        subject = new_subject(code, consented=True)
+        subjects.assign_arm(subject, arm=arm, allocation_date=date(2021, 1, 9), reason="Design", by=coordinator_a)
+    _hold(Subject.objects.get(subject_code="E-held"), "W0", coordinator_a)
+    events.record_adverse_event(
+        subject=Subject.objects.get(subject_code="F-sae"),
+        by=coordinator_a,
+        term="Pneumonia",
+        serious=True,
+        seriousness="hospitalisation",
+        sae_reported_on=date(2021, 1, 12),
+        outcome="recovering",
+        onset_at=datetime(2021, 1, 11, tzinfo=UTC),
+        grade=3,
+        relatedness="possible",
+    )
+    _hold(allocated_subject, "SCR", coordinator_a)
+    queries.raise_query(record=allocated_subject, text="Please check the consent date.", by=coordinator_a)
+    return allocated_subject.study, allocated_subject.site
+
+
+@pytest.mark.parametrize("sort", [*PYTHON_SORTS, *(f"-{key}" for key in PYTHON_SORTS)])
+def test_the_database_sorts_as_the_rows_say(mixed_site, sort):
+    study, site = mixed_site
+    for today in (date(2021, 1, 5), date(2021, 1, 20), date(2021, 6, 1)):
+        rows = site_worklist(study, site, today=today, sort=sort)
+        key = PYTHON_SORTS[sort.removeprefix("-")]
+        expected = sorted(rows, key=lambda r: (*key(r), r.subject.subject_code), reverse=sort.startswith("-"))
+        assert [r.subject.subject_code for r in rows] == [r.subject.subject_code for r in expected], today
+
+
+@pytest.mark.parametrize("show", list(PYTHON_FILTERS))
+def test_the_database_filters_as_the_rows_say(mixed_site, show):
+    study, site = mixed_site
+    for today in (date(2021, 1, 5), date(2021, 1, 20), date(2021, 6, 1)):
+        every = site_worklist(study, site, today=today)
+        shown = site_worklist(study, site, today=today, show=show)
+        expected = [r.subject.subject_code for r in every if PYTHON_FILTERS[show](r)]
+        assert [r.subject.subject_code for r in shown] == expected, today
+        assert shown or show in ("due_week", "overdue"), today  # the fixture has a subject for each other filter
+
+
+def test_only_one_page_of_subjects_is_read_whatever_the_site_holds(
+    coordinator, allocated_subject, new_subject, monkeypatch
+):
+    monkeypatch.setattr("ecrf.views.studies.WORKLIST_PAGE_SIZE", 3)
+    for n in range(8):
+        new_subject(f"P{n:03d}", consented=True)
+    _page(coordinator, allocated_subject)  # the first request of a session reads more (its user, its site)
+    with CaptureQueriesContext(connection) as first:
+        response = _page(coordinator, allocated_subject)
+    assert response.context["page"].paginator.count == 9
+    assert len(response.context["page"].object_list) == 3
+    for n in range(8, 20):
+        new_subject(f"P{n:03d}", consented=True)
+    with CaptureQueriesContext(connection) as later:
+        response = _page(coordinator, allocated_subject)
+    assert response.context["page"].paginator.count == 21
+    assert len(later.captured_queries) == len(first.captured_queries)
+    second = _page(coordinator, allocated_subject, page=2).context["page"].object_list
+    assert [row.subject.subject_code for row in second] == ["P002", "P003", "P004"]
