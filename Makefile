@@ -15,11 +15,12 @@ KEY_FILE := var/secret_key
 # The local demo: plain http on loopback, demo accounts allowed, a secret key that never leaves var/.
 DEMO_ENV := SECRET_KEY_FILE=$(KEY_FILE) DEMO_MODE=true ALLOWED_HOSTS=127.0.0.1,localhost SECURE_COOKIES=false
 
-.PHONY: help run test report lint system-deps clean
+.PHONY: help run test bench report lint system-deps clean
 
 help:
 	@echo "make run    create .venv, migrate, load the demo, serve http://127.0.0.1:8000"
 	@echo "make test   lint, checks, and the test suite on SQLite and on a throwaway PostgreSQL"
+	@echo "make bench  the bench/ scripts at 1,000 and 10,000 subjects on a throwaway PostgreSQL; writes bench/RESULTS.md"
 	@echo "make report STUDY=DLC   a study's analysis from the local database (after make run)"
 
 $(RUNTIME_STAMP): requirements.txt
@@ -63,6 +64,11 @@ test: $(DEV_STAMP) $(KEY_FILE) system-deps lint
 	SECRET_KEY_FILE=$(KEY_FILE) $(MANAGE) makemigrations --check --dry-run
 	@echo "== Test suite on SQLite and on a throwaway PostgreSQL, side by side (logs follow when both end) =="
 	scripts/test-both.sh $(BIN)/pytest
+
+# Not part of `make test` (about half an hour on two cores); BENCH_SIZES="200 1000" for a shorter run.
+BENCH_SIZES ?= 1000 10000
+bench: $(DEV_STAMP) $(KEY_FILE) system-deps
+	scripts/with-postgres.sh env SECRET_KEY_FILE=$(KEY_FILE) DEMO_MODE=true $(BIN)/python bench/run.py --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf $(VENV) var

@@ -3,6 +3,10 @@
 ``cached_report`` keeps the last result per study (``analysis.models.StudyReport``) and serves it while the
 study's data version, protocol and plan are the ones it was computed from; any audited write raises the data
 version in its own transaction (``ecrf.models.changes``), so a result is never shown as current after a change.
+
+Pages never compute: ``served_report`` gives the stored result, marked stale when the data moved on, and the
+computation runs on a task worker (``analysis.tasks.refresh_report``, queued by the first write after the last
+computation started, or by a page that finds the result behind its protocol, plan or engine).
 """
 
 import functools
@@ -21,7 +25,8 @@ from analysis.models import StudyReport
 from analysis.plan import Plan, choose_arms
 from analysis.report import build_report
 from analysis.trajectories import trajectories
-from ecrf.models.changes import current_version
+from ecrf.models import Study
+from ecrf.models.changes import StudyDataVersion, current_version, want_refresh
 from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import arms_and_endpoints, latest_protocol
 
@@ -45,6 +50,15 @@ class Cached:
     warm: bool  # served from the cache, not computed in this call
     keys: dict = field(default_factory=dict)  # what the report was computed from (data, protocol, plan versions)
     figures: dict = field(default_factory=dict)  # SVG already drawn from this report, by name
+    stale: bool = False  # the study's data, protocol, plan or engine moved on since: a recomputation is queued
+
+
+class AnalysisPending(Exception):
+    """No result stored yet: the first computation is queued (``queued_at``) on a task worker."""
+
+    def __init__(self, queued_at: datetime | None):
+        super().__init__(f"the analysis is being computed (queued {queued_at})")
+        self.queued_at = queued_at
 
 
 def study_report(study) -> dict:
@@ -105,9 +119,8 @@ def analysis_plan(study) -> Plan:
         raise NoAnalysis(f"{study.code} analysis plan {loaded.version} no longer validates: {error}") from error
 
 
-def cached_report(study) -> Cached:
-    """The study's report, from the cache when nothing it depends on has changed since, else computed now."""
-    # The version is read before any data: a change committed after this read leaves the stored row behind it.
+def _current_keys(study) -> tuple[dict, datetime | None]:
+    """What a current result of ``study`` is computed from, and when its data last changed."""
     data_version, changed_at = current_version(study.pk)
     protocol, plan = latest_protocol(study), latest_plan(study)
     keys = {
@@ -116,18 +129,66 @@ def cached_report(study) -> Cached:
         "plan_version": f"{plan.version} {plan.sha256[:12]}" if plan else DEFAULT_PLAN,
         "engine_version": engine_version(),
     }
+    return keys, changed_at
+
+
+def _from_row(stored: StudyReport, *, stale: bool = False) -> Cached:
+    keys = {key: getattr(stored, key) for key in ("data_version", "protocol_version", "plan_version", "engine_version")}
+    return Cached(
+        stored.report,
+        stored.trajectories,
+        stored.computed_at,
+        stored.data_changed_at,
+        stored.compute_ms,
+        True,
+        keys,
+        stored.figures,
+        stale=stale,
+    )
+
+
+def served_report(study) -> Cached:
+    """For a page, never computed here: the stored result, ``stale`` when anything it depends on has changed since
+    (then a recomputation is queued, if none is); ``AnalysisPending`` when there is none yet."""
+    keys, _ = _current_keys(study)
+    stored = StudyReport.objects.filter(study=study).first()
+    if stored is not None and all(getattr(stored, key) == value for key, value in keys.items()):
+        return _from_row(stored)
+    queued_at = request_refresh(study)
+    if stored is None:
+        raise AnalysisPending(queued_at)
+    return _from_row(stored, stale=True)
+
+
+def request_refresh(study) -> datetime | None:
+    """Queue a recomputation of the study's analysis unless one is waiting; when the waiting one was queued."""
+    StudyDataVersion.objects.get_or_create(study_id=study.pk)
+    want_refresh([study.pk])
+    return StudyDataVersion.objects.filter(study_id=study.pk).values_list("refresh_queued_at", flat=True).first()
+
+
+def refresh(study_id: int) -> str:
+    """The task worker's computation: the waiting mark cleared first (a change from now on queues another run),
+    then the report computed and stored unless it is current. Returns what it did."""
+    StudyDataVersion.objects.filter(study_id=study_id).update(refresh_queued_at=None)
+    study = Study.objects.filter(pk=study_id).first()
+    if study is None:
+        return "no such study"
+    try:
+        cached = cached_report(study)
+    except NoAnalysis as error:
+        return f"no analysis: {error}"
+    return "already current" if cached.warm else f"computed in {cached.compute_ms} ms"
+
+
+def cached_report(study) -> Cached:
+    """The study's report, from the cache when nothing it depends on has changed since, else computed now (the
+    command line and the task worker; pages use ``served_report``)."""
+    # The version is read before any data: a change committed after this read leaves the stored row behind it.
+    keys, changed_at = _current_keys(study)
     stored = StudyReport.objects.filter(study=study, **keys).first()
     if stored is not None:
-        return Cached(
-            stored.report,
-            stored.trajectories,
-            stored.computed_at,
-            stored.data_changed_at,
-            stored.compute_ms,
-            True,
-            keys,
-            stored.figures,
-        )
+        return _from_row(stored)
     started = time.perf_counter()
     # As JSON gives them back: the same dicts whether computed now or read from the cache.
     report, lines = json.loads(json.dumps(_analysed(study), allow_nan=False))

@@ -1,71 +1,110 @@
-"""How long the live analysis takes, as ratios to reading the study's lab values (measured in the same run).
+"""The live analysis of the DLC study against the fastest raw read of its rows, measured in the same run.
 
-    .venv/bin/python bench/analysis_report.py [--repeat 5]
+    make bench   (or, against a study seeded by seed_scale: .venv/bin/python bench/analysis_report.py --subjects N)
 
-Loads the demo into a throwaway SQLite database, then times, per study: the baseline (every lab value of the
-study read with one ``values_list``), the frames (analysis/datasets.py), and the whole report (frames and
-statistics). Prints the median of ``--repeat`` runs and the ratios to the baseline: a ratio that grows between
-two commits is a slowdown, whatever the machine.
+The floor: PostgreSQL ``COPY (every lab value of the study with its draw time, analyte and subject) TO STDOUT`` read
+by ``pandas.read_csv`` into a DataFrame. Each side runs in a fresh process, so its peak RSS (``ru_maxrss``) is its
+own; the analysis's memory is reported as that peak, with what the process held before it started (Django and
+the libraries) beside it. Prints one JSON line per goal.
 """
 
 import argparse
-import io
-import os
-import secrets
-import statistics
+import json
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import Result, peak_rss_mb, setup_django  # noqa: E402
+
+TIME_GOAL, MEMORY_GOAL_MB = 2.0, 300
+
+ROWS_SQL = """
+SELECT v.subject_id, d.drawn_at, a.code, lv.value
+FROM ecrf_labvalue lv
+JOIN ecrf_labdraw d ON d.id = lv.draw_id
+JOIN ecrf_visit v ON v.id = d.visit_id
+JOIN ecrf_subject s ON s.id = v.subject_id
+JOIN ecrf_analyte a ON a.id = lv.analyte_id
+WHERE s.study_id = %s AND NOT lv.is_voided AND NOT d.is_voided AND NOT v.is_voided
+"""
 
 
-def median_seconds(action, repeat: int) -> float:
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+def measure(subjects: int) -> list[Result]:
+    copy = _child("copy")
+    analysis = _child("analysis")
+    ratio = analysis["seconds"] / copy["seconds"]
+    time_figure = f"{analysis['seconds']:.2f} s vs COPY into pandas {copy['seconds']:.2f} s ({copy['rows']} lab values)"
+    memory_figure = (
+        f"peak RSS {analysis['peak_mb']:.0f} MB (process before the analysis {analysis['start_mb']:.0f} MB; "
+        f"COPY into pandas peaks at {copy['peak_mb']:.0f} MB)"
+    )
+    return [
+        Result(f"analysis: within {TIME_GOAL:.0f}x COPY into pandas", subjects, time_figure, ratio, ratio <= TIME_GOAL),
+        Result(
+            f"analysis: peak memory under {MEMORY_GOAL_MB} MB",
+            subjects,
+            memory_figure,
+            None,
+            analysis["peak_mb"] < MEMORY_GOAL_MB,
+        ),
+    ]
+
+
+def _child(side: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--side", side], check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def run_side(side: str) -> dict:
+    setup_django()
+    from ecrf.models import Study
+
+    study = Study.objects.get(code="DLC")
+    start_mb = peak_rss_mb()
+    started = time.perf_counter()
+    if side == "copy":
+        rows = len(copy_frame(study))
+    else:
+        from analysis.live import study_report
+
+        study_report(study)
+        rows = None
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": rows,
+        "start_mb": start_mb,
+        "peak_mb": peak_rss_mb(),
+    }
+
+
+def copy_frame(study):
+    import io
+
+    import pandas as pd
+    from django.db import connection
+
+    buffer = io.BytesIO()
+    statement = connection.ops.compose_sql(ROWS_SQL, [study.pk])
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT csv)") as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    return pd.read_csv(buffer, names=["subject_id", "drawn_at", "analyte", "value"], parse_dates=["drawn_at"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
-    with tempfile.TemporaryDirectory() as scratch:
-        key = secrets.token_urlsafe(50)
-        os.environ.update(DATABASE_URL=f"sqlite:///{scratch}/bench.sqlite3", DEMO_MODE="true", SECRET_KEY=key)
-        measure(repeat)
-
-
-def measure(repeat: int) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialsite.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from analysis.datasets import study_data
-    from analysis.live import study_report
-    from ecrf.models import LabValue, Study
-
-    call_command("migrate", verbosity=0)
-    call_command("seed_demo", stdout=io.StringIO())
-    print(f"{'study':<6} {'baseline s':>11} {'frames s':>9} {'report s':>9} {'frames/base':>12} {'report/base':>12}")
-    for study in Study.objects.order_by("code"):
-        baseline = median_seconds(
-            lambda study=study: list(LabValue.objects.filter(draw__visit__subject__study=study).values_list("value")),
-            repeat,
-        )
-        frames = median_seconds(lambda study=study: study_data(study), repeat)
-        report = median_seconds(lambda study=study: study_report(study), repeat)
-        print(
-            f"{study.code:<6} {baseline:>11.3f} {frames:>9.3f} {report:>9.3f} "
-            f"{frames / baseline:>12.1f} {report / baseline:>12.1f}"
-        )
+    parser.add_argument("--subjects", type=int, help="the study's size (for the report line)")
+    parser.add_argument("--side", choices=["copy", "analysis"], help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.side:
+        print(json.dumps(run_side(arguments.side)))
+        return
+    setup_django()
+    for result in measure(arguments.subjects or 0):
+        print(json.dumps(result.as_dict()))
 
 
 if __name__ == "__main__":

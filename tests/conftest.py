@@ -197,3 +197,12 @@ def give_first_infusion(subject, *, by, started_at=datetime(2021, 1, 2, 9, 30, t
         passage=4,
         total_cells=30_000_000,
     )
+
+
+def run_queued_tasks() -> None:
+    """What `manage.py db_worker` does in a deployment: run every queued task (analyses, exports), then stop."""
+    import io
+
+    from django.core.management import call_command
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=io.StringIO())

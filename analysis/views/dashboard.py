@@ -1,6 +1,7 @@
 """The study dashboard: Overview, Survival, MELD and labs, Safety and Baseline, each a page of its own, with
 every figure downloadable as SVG, PNG and PDF and every table as CSV; and the report's JSON for scripts."""
 
+import functools
 import io
 import logging
 
@@ -13,7 +14,7 @@ from analysis import panels
 from analysis.figures.render import FORMATS
 from analysis.figures.render import render as render_figure
 from analysis.frozen import CutDamaged, data_cut, frozen_cached
-from analysis.live import NoAnalysis, cached_report
+from analysis.live import AnalysisPending, NoAnalysis, served_report
 from analysis.views import content
 from analysis.views.scope import dashboard_scope, require_arms
 from ecrf import csv_safe
@@ -21,6 +22,8 @@ from ecrf import csv_safe
 logger = logging.getLogger(__name__)
 
 OPERATIONAL = frozenset({"enrolment", "completeness"})
+PENDING_RETRY_SECONDS = 10
+PENDING = object()  # _cached_or_none: the first result is being computed
 TABS = (
     ("overview", "Overview"),
     ("survival", "Survival"),
@@ -28,6 +31,29 @@ TABS = (
     ("safety", "Safety"),
     ("baseline", "Baseline"),
 )
+
+
+def _while_pending(tab: str | None):
+    """Answer a view that needs the study's first result while it is being computed: the tab says so (and reloads
+    itself), a download answers 503 with Retry-After."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(request, study_code: str, *args, **kwargs):
+            try:
+                return view(request, study_code, *args, **kwargs)
+            except AnalysisPending as pending:
+                if tab is None:
+                    response = HttpResponse(f"{pending}: try again shortly.", status=503, content_type="text/plain")
+                    response["Retry-After"] = str(PENDING_RETRY_SECONDS)
+                    return response
+                scope = dashboard_scope(request, study_code)
+                context = {"pending": pending, "retry_seconds": PENDING_RETRY_SECONDS}
+                return _page(request, scope, tab, context, None, template="analysis/pending.html")
+
+        return wrapped
+
+    return decorate
 
 
 @login_required
@@ -43,6 +69,9 @@ def overview(request, study_code: str):
         "operational_as_of": data["as_of"],
     }
     cached = _cached_or_none(scope, request)
+    context["analysis_pending"] = cached is PENDING
+    if cached is PENDING:
+        cached = None
     if cached is not None:
         context["flow_table"] = content.table(scope, "flow", cached)
     return _page(request, scope, "overview", context, cached)
@@ -50,6 +79,7 @@ def overview(request, study_code: str):
 
 @login_required
 @require_GET
+@_while_pending("survival")
 def survival(request, study_code: str):
     scope = _arm_scope(request, study_code)
     cached = _cached(scope, request)
@@ -67,6 +97,7 @@ def survival(request, study_code: str):
 
 @login_required
 @require_GET
+@_while_pending("labs")
 def labs(request, study_code: str):
     scope = _arm_scope(request, study_code)
     cached = _cached(scope, request)
@@ -89,6 +120,7 @@ def labs(request, study_code: str):
 
 @login_required
 @require_GET
+@_while_pending("safety")
 def safety(request, study_code: str):
     scope = _arm_scope(request, study_code)
     cached = _cached(scope, request)
@@ -98,6 +130,7 @@ def safety(request, study_code: str):
 
 @login_required
 @require_GET
+@_while_pending("baseline")
 def baseline(request, study_code: str):
     scope = _arm_scope(request, study_code)
     cached = _cached(scope, request)
@@ -106,6 +139,7 @@ def baseline(request, study_code: str):
 
 @login_required
 @require_GET
+@_while_pending(None)
 def report_json(request, study_code: str):
     """The JSON ``manage.py analysis_report --json`` prints, under the arm-level panels' access rule."""
     scope = _arm_scope(request, study_code)
@@ -115,6 +149,7 @@ def report_json(request, study_code: str):
 
 @login_required
 @require_GET
+@_while_pending(None)
 def figure_download(request, study_code: str, figure: str, fmt: str):
     if fmt not in FORMATS:
         raise Http404("No such format.")
@@ -129,6 +164,7 @@ def figure_download(request, study_code: str, figure: str, fmt: str):
 
 @login_required
 @require_GET
+@_while_pending(None)
 def table_download(request, study_code: str, table: str):
     scope = dashboard_scope(request, study_code)
     if table not in OPERATIONAL:
@@ -159,7 +195,7 @@ def _cut(scope, request):
 def _cached(scope, request):
     cut = _cut(scope, request)
     try:
-        return frozen_cached(cut) if cut is not None else cached_report(scope.study)
+        return frozen_cached(cut) if cut is not None else served_report(scope.study)
     except NoAnalysis as error:
         raise Http404(f"No analysis yet: {error}.") from error
     except CutDamaged as error:
@@ -172,18 +208,20 @@ def _cached_or_none(scope, request):
         return None
     try:
         return _cached(scope, request)
+    except AnalysisPending:
+        return PENDING
     except Http404:
         if _cut(scope, request) is not None:
             raise
         return None
 
 
-def _page(request, scope, tab: str, context: dict, cached):
+def _page(request, scope, tab: str, context: dict, cached, *, template: str = ""):
     report = cached.report if cached else None
     cut = _cut(scope, request)
     return render(
         request,
-        f"analysis/{tab}.html",
+        template or f"analysis/{tab}.html",
         {
             "study": scope.study,
             "scope": scope,

@@ -54,13 +54,10 @@ class TrialBuilder:
         users: dict,
         seed: int,
         site_weights: list[float] | None = None,
-        extra_panel: str | None = None,
     ):
         self.protocol = protocol
         self.sites = sites
         self.site_weights = site_weights  # None: the demo's 80/20 split between its two sites
-        # A panel drawn also at the visits whose protocol schedules none (a protocol amendment's labs at every visit).
-        self.extra_panel = protocol.lab_panels.get(code=extra_panel) if extra_panel else None
         self.days_per_unit = DAYS_PER[time_unit]
         self.users = users
         self.rng = random.Random(f"{protocol.study.code}-{seed}")
@@ -234,9 +231,8 @@ class TrialBuilder:
                 definition = visit.definition
                 if "clinical_status" in definition.forms:
                     statuses.append(self._status(visit, plan, units))
-                panel = definition.lab_panel or self.extra_panel
-                if panel is not None:
-                    draw = LabDraw(visit=visit, panel=panel, drawn_at=at(visit.actual_date, 7, 30))
+                if definition.lab_panel_id:
+                    draw = LabDraw(visit=visit, panel=definition.lab_panel, drawn_at=at(visit.actual_date, 7, 30))
                     draws.append(draw)
                     pending_values.append((draw, plan, units))
         self._save(ClinicalStatus, statuses)

@@ -3,18 +3,30 @@
 A cached analysis (``analysis.models.StudyReport``) remembers the version it was computed from and is current
 only while the counter still reads that number. The counter moves in the writing transaction, under the row
 lock of its ``UPDATE``, so a result can never be taken for current once a change to its study has committed.
+
+The same transaction asks for the analysis to be recomputed: the first change after a recomputation started sets
+``refresh_queued_at`` and sends ``refresh_wanted``, on which the analysis app queues its task (in this transaction,
+with the database task backend, so a rolled-back change queues nothing); later changes find it set and send
+nothing, so a study has at most one recomputation waiting however many rows an import writes.
 """
 
+import django.dispatch
 from django.apps import apps
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
+
+# Sent with ``study_ids``: studies whose data changed with no recomputation of their analysis waiting.
+refresh_wanted = django.dispatch.Signal()
 
 
 class StudyDataVersion(models.Model):
     study = models.OneToOneField("ecrf.Study", on_delete=models.CASCADE, primary_key=True, related_name="+")
     version = models.PositiveBigIntegerField(default=0)
     changed_at = models.DateTimeField(null=True, blank=True, help_text="When the study's data last changed.")
+    refresh_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a recomputation of the analysis was queued that has not started yet."
+    )
 
     def __str__(self):
         return f"study {self.study_id} data version {self.version}"
@@ -31,6 +43,20 @@ def mark_changed(study_ids) -> None:
         StudyDataVersion.objects.bulk_create(
             [StudyDataVersion(study_id=pk, version=1, changed_at=now) for pk in study_ids], ignore_conflicts=True
         )
+    want_refresh(study_ids)
+
+
+def want_refresh(study_ids) -> list[int]:
+    """Mark the studies' analysis as waiting for a recomputation and send ``refresh_wanted`` for those that were
+    not already; returns them. Inside the caller's transaction."""
+    now, wanted = timezone.now(), []
+    for pk in study_ids:
+        waiting = StudyDataVersion.objects.filter(study_id=pk, refresh_queued_at__isnull=True)
+        if waiting.update(refresh_queued_at=now):
+            wanted.append(pk)
+    if wanted:
+        refresh_wanted.send(sender=StudyDataVersion, study_ids=wanted)
+    return wanted
 
 
 def current_version(study_id: int) -> tuple[int, object]:

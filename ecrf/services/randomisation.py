@@ -2,7 +2,9 @@
 
 A list has one sequence of slots per stratum; a stratum is one level of every stratification factor of the
 protocol (e.g. ``meld:gt15|site:BJ-5MC``). Allocation takes the next free slot of the subject's stratum while
-holding a row lock on the list, so concurrent requests queue instead of racing.
+holding a row lock on that stratum's first slot: requests in one stratum queue instead of racing, requests in
+other strata go on in parallel. Replacing a list locks every slot of the old one, so it waits for (and then
+refuses, as used) any allocation under way.
 """
 
 from django.core.exceptions import ValidationError
@@ -94,6 +96,8 @@ def _store(study, protocol, rows, *, by, source, source_name="", **generation) -
     """Replace the active list (only while unused) with these rows; ``by`` None means the command line."""
     current = RandomisationList.objects.select_for_update().filter(study=study, is_active=True).first()
     if current is not None:
+        # Every stratum's lock (its slots), so no allocation is under way from the list being replaced.
+        list(RandomisationSlot.objects.select_for_update().filter(list=current).values_list("pk", flat=True))
         if Allocation.objects.filter(slot__list=current).exists():
             raise ValidationError("The current list has allocations: it can no longer be replaced or edited.")
         current.is_active = False
@@ -136,23 +140,24 @@ def record_access(randomisation_list: RandomisationList, *, user, action: str) -
 
 @transaction.atomic
 def randomise(subject: Subject, *, by) -> Allocation:
-    """Allocate the subject to the next free slot of their stratum, under a row lock on the active list."""
-    randomisation_list = (
-        RandomisationList.objects.select_for_update().filter(study=subject.study, is_active=True).first()
-    )
-    if randomisation_list is None:
-        raise ValidationError({"stratum": f"{subject.study.code} has no randomisation list: ask the data manager."})
-    lock_subject(subject)  # after the list's lock: the one order every path takes (list, then subject)
+    """Allocate the subject to the next free slot of their stratum, under a row lock on the stratum (its first
+    slot): the subject is locked and their stratum computed first, so the stratum is held only to pick the slot
+    and save the allocation with its schedule."""
+    lock_subject(subject)  # before the stratum's lock: the one order every path takes (subject, then stratum)
     subject = Subject.objects.select_related("study", "site", "protocol").get(pk=subject.pk)
     if Allocation.objects.filter(subject=subject).exists():
         raise ValidationError({"status": f"{subject.subject_code} is already allocated."})
     stratum = stratum_of(subject)
-    slot = (
-        RandomisationSlot.objects.filter(list=randomisation_list, stratum=stratum, allocation__isnull=True)
-        .select_related("arm")
-        .order_by("sequence")
-        .first()
-    )
+    active = RandomisationList.objects.filter(study=subject.study, is_active=True)
+    randomisation_list = active.first()
+    if randomisation_list is None:
+        raise ValidationError({"stratum": f"{subject.study.code} has no randomisation list: ask the data manager."})
+    in_stratum = RandomisationSlot.objects.filter(list=randomisation_list, stratum=stratum)
+    held = in_stratum.select_for_update().filter(sequence=1).values_list("pk", flat=True).first()
+    if held is not None and not active.filter(pk=randomisation_list.pk).exists():
+        # Replaced while this request waited for the stratum: the new list is read afresh by a new attempt.
+        raise ValidationError({"stratum": "The randomisation list was replaced meanwhile: randomise again."})
+    slot = in_stratum.filter(allocation__isnull=True).select_related("arm").order_by("sequence").first()
     if slot is None:
         raise ValidationError(
             {

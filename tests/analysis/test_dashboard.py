@@ -8,16 +8,19 @@ from datetime import date
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from analysis import live
 from analysis.live import cached_report
+from analysis.models import StudyReport
 from ecrf.models import StudyDataVersion
 from ecrf.roles import Role
 from ecrf.services import subjects
 from ecrf.services.protocols import load_protocol
+from tests.conftest import run_queued_tasks
 from tests.ecrf.protocol_fixture import PROTOCOL, changed
 from tests.factories import MembershipFactory, StudySiteFactory
 
@@ -45,7 +48,9 @@ def members(coordinator_a, investigator_a, monitor, data_manager, site_a):
 def trial(protocol, new_subject, coordinator_a, members):
     """Four subjects of TRIAL allocated in pairs to Active and Control on 2021-01-04; the second (control) died."""
     members(protocol.study)
-    return build_trial(protocol, new_subject, coordinator_a, count=4)
+    made = build_trial(protocol, new_subject, coordinator_a, count=4)
+    run_queued_tasks()  # the task worker computes the analysis the writes queued
+    return made
 
 
 def build_trial(protocol, new_subject, by, *, count):
@@ -79,6 +84,7 @@ def test_every_audited_write_raises_its_study_data_version(trial, coordinator_a)
 
 
 def test_a_second_read_is_served_from_the_cache(trial):
+    StudyReport.objects.all().delete()  # the worker's result of the fixture's writes
     first = cached_report(trial[0].study)
     second = cached_report(trial[0].study)
     assert (first.warm, second.warm) == (False, True)
@@ -91,9 +97,54 @@ def test_a_death_invalidates_the_cache_and_changes_the_survival_panel(trial, inv
     url = reverse("analysis:survival", args=["TRIAL"])
     deaths = _survival_deaths(client.get(url))
     subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+    response = client.get(url)  # the old result, said to be updating: the page never computes
+    assert _survival_deaths(response) == deaths
+    assert 'data-testid="analysis-updating"' in response.content.decode()
+    run_queued_tasks()
     response = client.get(url)
     assert _survival_deaths(response) == {arm: n + (arm == "Control") for arm, n in deaths.items()}  # 004 is a control
-    assert "Computed now" in response.content.decode()
+    assert 'data-testid="analysis-updating"' not in response.content.decode()
+    assert "Served from the cache (current: no change since)" in response.content.decode()
+
+
+def test_a_write_queues_one_recomputation_however_many_rows_it_changes(trial, coordinator_a):
+    study = trial[0].study
+    queued = DBTaskResult.objects.filter(task_path="analysis.tasks.refresh_report", status="READY")
+    assert not queued.exists()
+    subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+    subjects.record_death(trial[2], death_date=date(2021, 3, 2), cause="Sepsis", by=coordinator_a)
+    assert queued.count() == 1
+    assert StudyDataVersion.objects.get(study=study).refresh_queued_at is not None
+    run_queued_tasks()
+    assert StudyDataVersion.objects.get(study=study).refresh_queued_at is None
+    assert cached_report(study).warm is True  # the worker's result is current
+
+
+def test_a_rolled_back_write_queues_nothing(trial, coordinator_a):
+    queued = DBTaskResult.objects.filter(task_path="analysis.tasks.refresh_report", status="READY")
+
+    def failing_request():
+        with transaction.atomic():
+            subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
+            raise RuntimeError("the request failed after the write")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
+    assert not queued.exists()
+
+
+def test_a_study_never_analysed_says_its_analysis_is_being_computed(protocol, members, investigator_a, signed_in):
+    members(protocol.study)
+    client = signed_in(investigator_a)
+    response = client.get(reverse("analysis:survival", args=["TRIAL"]))
+    assert response.status_code == 200
+    assert 'data-testid="analysis-pending"' in response.content.decode()
+    assert '<meta http-equiv="refresh"' in response.content.decode()
+    download = client.get(reverse("analysis:report_json", args=["TRIAL"]))
+    assert (download.status_code, download["Retry-After"]) == (503, "10")
+    assert (
+        'data-testid="analysis-pending"' in client.get(reverse("analysis:dashboard", args=["TRIAL"])).content.decode()
+    )
 
 
 def test_a_write_during_the_computation_leaves_the_result_stale(trial, coordinator_a, monkeypatch):
@@ -103,6 +154,7 @@ def test_a_write_during_the_computation_leaves_the_result_stale(trial, coordinat
         subjects.record_death(trial[3], death_date=date(2021, 3, 1), cause="Sepsis", by=coordinator_a)
         return real(study)
 
+    StudyReport.objects.all().delete()
     monkeypatch.setattr(live, "study_data", with_a_write_meanwhile)
     cached_report(trial[0].study)
     monkeypatch.setattr(live, "study_data", real)
@@ -270,7 +322,11 @@ def test_the_baseline_page_shows_table_ones_cells_from_the_report(trial, investi
     from ecrf.services.plans import load_plan
 
     load_plan(TRIAL_PLAN, source_name="trial-plan.toml")
-    page = signed_in(investigator_a).get(reverse("analysis:baseline", args=["TRIAL"])).content.decode()
+    url = reverse("analysis:baseline", args=["TRIAL"])
+    before = signed_in(investigator_a).get(url).content.decode()  # the result of the old plan, said to be updating
+    assert 'data-testid="analysis-updating"' in before
+    run_queued_tasks()  # the page queued the recomputation under the new plan
+    page = signed_in(investigator_a).get(url).content.decode()
     rows = cached_report(trial[0].study).report["table_one"]["rows"]
     assert [row["label"] for row in rows] == ["Age (years)", "Male"]
     for row in rows:
@@ -295,6 +351,8 @@ def test_each_landmark_of_the_plan_has_its_figure_on_the_survival_page(trial, in
 
     load_plan('study = "TRIAL"\nversion = "1.0"\ntime_unit = "days"\nsurvival_landmarks = [14]\n', source_name="p.toml")
     client = signed_in(investigator_a)
+    client.get(reverse("analysis:survival", args=["TRIAL"]))
+    run_queued_tasks()
     page = client.get(reverse("analysis:survival", args=["TRIAL"])).content.decode()
     assert 'id="figure-landmark-14"' in page
     assert "Overall survival from the 14-day landmark" in page

@@ -15,6 +15,7 @@ from analysis.live import cached_report
 from ecrf.models import Site, Study
 from ecrf.roles import Role
 from tests.browser.test_login_journey import DEMO_PASSWORD, sign_in
+from tests.conftest import run_queued_tasks
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.browser
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.browser
 def demo_study(transactional_db, settings):
     settings.DEMO_MODE = True
     call_command("seed_demo")
+    run_queued_tasks()  # the task worker `make run` starts beside the server computes the analyses
     return Study.objects.get(code="DLC")
 
 

@@ -35,7 +35,7 @@ from ecrf.services import labs as lab_services
 from ecrf.services.organisation import DATA_MANAGER_GROUP, make_data_manager_staff
 from ecrf.services.plans import load_plan
 from ecrf.services.protocols import load_protocol
-from tests.conftest import give_first_infusion
+from tests.conftest import give_first_infusion, run_queued_tasks
 from tests.ecrf.protocol_fixture import changed
 from tests.factories import MembershipFactory, SiteFactory, StudySiteFactory, UserFactory
 
@@ -555,6 +555,7 @@ def _build_world():
     )
     places = {role: {"own_site": a, "other_site": b, "other_study": elsewhere} for role in ROLES}
     places["coordinator_b"] = {"own_site": b, "other_site": a, "other_study": elsewhere}
+    run_queued_tasks()  # the analyses the writes queued, as a task worker would have computed them
     sessions = {}
     for role, user in users.items():
         client = Client()

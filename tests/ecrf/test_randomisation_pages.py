@@ -217,7 +217,7 @@ def test_the_site_page_query_count_does_not_grow_with_subjects(
     browser = as_user(client, coordinator_a)
     url = reverse("ecrf:site_detail", args=[team.code, "SITE-A"])
     ready_to_randomise("Q0")
-    with django_assert_max_num_queries(16) as few:
+    with django_assert_max_num_queries(19) as few:  # the worklist: its count and page ids, then the rows
         browser.get(url)
     for n in range(1, 8):
         subject = ready_to_randomise(f"Q{n}")

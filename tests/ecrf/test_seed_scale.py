@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from ecrf.demo.scale import site_weights
-from ecrf.models import LabDraw, LabValue, Subject, Visit
+from ecrf.models import LabDraw, LabValue, Subject, Visit, VisitDefinition
 from ecrf.models.changes import current_version
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,9 @@ def test_seed_scale_grows_the_dlc_study_to_the_size_asked_over_the_sites_asked(s
     assert per_site["BJ-5MC"] > per_site["SZ-3PH"] > per_site["SCALE-03"]  # the first site the largest
     assert len(set(subjects.values_list("subject_code", flat=True))) == 300
     assert "DLC has 300 subjects" in out.getvalue()
-    # Labs at every visit held: each held visit of an allocated subject has a draw with its values.
+    # Under the amendment with labs at every visit: each held visit has a draw with its values, as scheduled.
+    assert set(subjects.values_list("protocol__version", flat=True)) == {"1.1-labs"}
+    assert not VisitDefinition.objects.filter(protocol__version="1.1-labs", lab_panel__isnull=True).exists()
     held = Visit.objects.filter(subject__study__code="DLC", status="done")
     assert LabDraw.objects.filter(visit__in=held).count() == held.count()
     assert LabValue.objects.filter(draw__visit__in=held).count() > 5 * held.count()

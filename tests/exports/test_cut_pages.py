@@ -14,6 +14,7 @@ from ecrf.roles import Role
 from ecrf.services import subjects
 from exports.cuts import declare_cut
 from exports.models import ExportJob
+from tests.conftest import run_queued_tasks
 from tests.factories import MembershipFactory
 
 # The task worker closes a connection left inside a transaction (close_old_connections), as a test's own would be:
@@ -81,6 +82,7 @@ def test_the_dashboard_of_a_cut_shows_the_frozen_report_after_a_correction(manag
     cut = declare_cut(trial_data, label="Interim")
     subject = trial_data.subjects.get(subject_code="001")
     subjects.record_death(subject, death_date=date(2021, 6, 1), cause="Liver failure", by=coordinator_a)
+    run_queued_tasks()
     url = reverse("analysis:report_json", args=[trial_data.code])
     frozen = manager.get(f"{url}?cut=1").json()
     assert frozen == json.loads(stored_report(cut)[0])

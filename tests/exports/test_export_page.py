@@ -118,7 +118,7 @@ def test_a_format_not_offered_is_refused_on_the_field(client, trial_data, data_m
     assert response.status_code == 400
     assert "pdf is not one of the available choices" in response.context["form"].errors["format"][0]
     assert not ExportJob.objects.exists()
-    assert not DBTaskResult.objects.exists()
+    assert not DBTaskResult.objects.filter(task_path="exports.tasks.run_export_job").exists()
 
 
 @pytest.mark.parametrize("role", ["coordinator_a", "investigator_a", "monitor"])
