@@ -154,10 +154,20 @@ def served_report(study) -> Cached:
     stored = StudyReport.objects.filter(study=study).first()
     if stored is not None and all(getattr(stored, key) == value for key, value in keys.items()):
         return _from_row(stored)
-    queued_at = request_refresh(study)
     if stored is None:
-        raise AnalysisPending(queued_at)
+        _analysable(study)  # a study that cannot be analysed says why, instead of waiting for ever
+        raise AnalysisPending(request_refresh(study))
+    request_refresh(study)
     return _from_row(stored, stale=True)
+
+
+def _analysable(study) -> None:
+    """Raise NoAnalysis (with its reason) when the study cannot be analysed: no protocol, or not two arms."""
+    inputs = analysis_inputs(study)
+    try:
+        choose_arms(inputs["arms"], Plan.model_validate(inputs["plan"]))
+    except ValueError as error:
+        raise NoAnalysis(str(error)) from error
 
 
 def request_refresh(study) -> datetime | None:

@@ -66,6 +66,8 @@ def run_side(side: str) -> dict:
     started = time.perf_counter()
     if side == "copy":
         rows = len(copy_frame(study))
+    elif side == "profile":
+        return {"profile": profile(study)}
     else:
         from analysis.live import study_report
 
@@ -77,6 +79,21 @@ def run_side(side: str) -> dict:
         "start_mb": start_mb,
         "peak_mb": peak_rss_mb(),
     }
+
+
+def profile(study, lines: int = 25) -> str:
+    """cProfile of one analysis of ``study``: the functions with the most cumulative time, as pstats prints them."""
+    import cProfile
+    import io
+    import pstats
+
+    from analysis.live import study_report
+
+    profiler = cProfile.Profile()
+    profiler.runcall(study_report, study)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative").print_stats(lines)
+    return out.getvalue()
 
 
 def copy_frame(study):
@@ -97,7 +114,7 @@ def copy_frame(study):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, help="the study's size (for the report line)")
-    parser.add_argument("--side", choices=["copy", "analysis"], help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=["copy", "analysis", "profile"], help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.side:
         print(json.dumps(run_side(arguments.side)))

@@ -50,7 +50,10 @@ def main() -> None:
             print(f"== {script} at {size} subjects", file=sys.stderr, flush=True)
             results += _run(script, size)
     results += _memory_flatness(results)
-    arguments.out.write_text(report(results, seeding))
+    text = report(results, seeding)
+    if "analysis_report.py" in arguments.scripts:
+        text += _analysis_profile(max(arguments.sizes))
+    arguments.out.write_text(text)
     print(arguments.out.read_text())
     if not all(result["met"] for result in results):
         print("Some goals are not met (see above).", file=sys.stderr)
@@ -64,6 +67,19 @@ def _run(script: str, size: int) -> list[dict]:
         text=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _analysis_profile(size: int) -> str:
+    """What limits the analysis: a cProfile of one run at the largest size, its heaviest functions."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "analysis_report.py"), "--side", "profile"],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    profile = json.loads(done.stdout.splitlines()[-1])["profile"]
+    body = "\n".join(line for line in profile.splitlines() if line.strip())
+    return f"\n## Profile of one analysis at {size} subjects (cProfile, by cumulative time)\n\n```\n{body}\n```\n"
 
 
 def _memory_flatness(results: list[dict]) -> list[dict]:

@@ -200,9 +200,15 @@ def give_first_infusion(subject, *, by, started_at=datetime(2021, 1, 2, 9, 30, t
 
 
 def run_queued_tasks() -> None:
-    """What `manage.py db_worker` does in a deployment: run every queued task (analyses, exports), then stop."""
+    """What `manage.py db_worker` does in a deployment: run every queued task (analyses, exports), then stop.
+
+    The worker closes "old" connections between tasks, and a connection inside the test's transaction counts as
+    one (its autocommit is off): on PostgreSQL that would close the test's own connection, so not here.
+    """
     import io
+    from unittest import mock
 
     from django.core.management import call_command
 
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=io.StringIO())
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=io.StringIO())
