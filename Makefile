@@ -65,7 +65,7 @@ test: $(DEV_STAMP) $(KEY_FILE) system-deps lint
 	@echo "== Test suite on SQLite and on a throwaway PostgreSQL, side by side (logs follow when both end) =="
 	scripts/test-both.sh $(BIN)/pytest
 
-# Not part of `make test` (about half an hour on two cores); BENCH_SIZES="200 1000" for a shorter run.
+# Not part of `make test` (9 minutes on two cores here); BENCH_SIZES="200 1000" for a shorter run.
 BENCH_SIZES ?= 1000 10000
 bench: $(DEV_STAMP) $(KEY_FILE) system-deps
 	scripts/with-postgres.sh env SECRET_KEY_FILE=$(KEY_FILE) DEMO_MODE=true $(BIN)/python bench/run.py --sizes $(BENCH_SIZES)
