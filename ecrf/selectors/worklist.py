@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, Prefetch
 
 from ecrf.models import (
-    EligibilityAnswer,
-    EligibilityCriterion,
     Subject,
     Visit,
     VisitSignature,
@@ -24,7 +21,7 @@ from ecrf.selectors.monitoring import open_query_counts
 from ecrf.selectors.next_step import ENDED, NextStep, NextVisit, SubjectProgress, next_step
 from ecrf.selectors.open_issues import OpenIssue, entered_records, open_issues, visit_form_state
 from ecrf.selectors.subjects import eligibility_of as subject_eligibility
-from ecrf.selectors.worklist_order import SORT_KEYS, ordered_subjects
+from ecrf.selectors.worklist_order import SORT_KEYS, eligibility_counts, ordered_subjects
 
 STATE_LABELS = {
     "not_yet_due": "Not yet due",
@@ -114,7 +111,8 @@ class WorklistRow:
 def site_worklist(study, site, *, today: date, search: str = "", show: str = "", sort: str = "code"):
     """The site's subjects with their next visit and step; ``show`` is one of FILTERS, ``search`` part of a
     subject code, ``sort`` one of SORTS (``-`` first for descending; anything else sorts by code)."""
-    return worklist_rows(ordered_subjects(study, site, today=today, search=search, show=show, sort=sort), today)
+    ordered = ordered_subjects(study, site, today=today, search=search, show=show, sort=sort)
+    return worklist_rows(list(ordered.values_list("pk", flat=True)), today)
 
 
 def worklist_page(study, site, *, today: date, number, size: int, search: str = "", show: str = "", sort: str = "code"):
@@ -126,13 +124,12 @@ def worklist_page(study, site, *, today: date, number, size: int, search: str = 
     return page
 
 
-def worklist_rows(subject_ids, today: date) -> list[WorklistRow]:
-    """The rows of these subjects (pks, or a queryset of them), in that order."""
-    order = list(subject_ids.values_list("pk", flat=True)) if hasattr(subject_ids, "values_list") else subject_ids
-    by_pk = {subject.pk: subject for subject in _subjects(order)}
-    subjects = [by_pk[pk] for pk in order]
+def worklist_rows(subject_ids: list[int], today: date) -> list[WorklistRow]:
+    """The rows of these subjects, in that order."""
+    by_pk = {subject.pk: subject for subject in _subjects(subject_ids)}
+    subjects = [by_pk[pk] for pk in subject_ids]
     issues = open_issues(subjects)
-    queries = open_query_counts(order)
+    queries = open_query_counts(subject_ids)
     return [_row(subject, today, issues[subject.pk], queries[subject.pk]) for subject in subjects]
 
 
@@ -149,24 +146,12 @@ def _subjects(subject_ids: list[int]):
         .prefetch_related(Prefetch("signatures", queryset=standing, to_attr="standing_signatures"))
         .order_by("planned_date", "definition__order")
     )
-    answers = EligibilityAnswer.objects.active().filter(subject=OuterRef("pk")).values("subject")
-    failing = answers.exclude(answer=F("criterion__qualifying_answer"))
-    criteria = EligibilityCriterion.objects.filter(protocol=OuterRef("protocol")).values("protocol")
     return (
         Subject.objects.filter(pk__in=subject_ids)
         .select_related("allocation__arm")
-        .annotate(
-            design=F("protocol__design"),
-            answered=_count(answers),
-            failing=_count(failing),
-            criteria=_count(criteria),
-        )
+        .annotate(design=F("protocol__design"), **eligibility_counts())
         .prefetch_related(Prefetch("visits", queryset=visits, to_attr="calendar"))
     )
-
-
-def _count(queryset):
-    return Coalesce(Subquery(queryset.annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
 def _row(subject: Subject, today: date, issues: list[OpenIssue], open_queries: int = 0) -> WorklistRow:

@@ -92,16 +92,19 @@ def _annotated(subjects: QuerySet, study, today: date) -> QuerySet:
             .exclude(Exists(VisitSignature.objects.active().filter(visit=OuterRef("pk"))))
         ),
         open_queries=Exists(DataQuery.objects.filter(subject=OuterRef("pk"), state__in=OPEN_STATES)),
-        answered_n=_count(EligibilityAnswer.objects.active().filter(subject=OuterRef("pk")).values("subject")),
-        failing_n=_count(
-            EligibilityAnswer.objects.active()
-            .filter(subject=OuterRef("pk"))
-            .exclude(answer=F("criterion__qualifying_answer"))
-            .values("subject")
-        ),
-        criteria_n=_count(EligibilityCriterion.objects.filter(protocol=OuterRef("protocol")).values("protocol")),
-        step_rank=_step_rank(today),
-    )
+        **eligibility_counts(),
+    ).annotate(step_rank=_step_rank(today))
+
+
+def eligibility_counts() -> dict:
+    """Annotations of a subject queryset: checklist answers given (``answered``), failing (``failing``) and the
+    criteria of the subject's protocol (``criteria``); the worklist's rows read the same three."""
+    answers = EligibilityAnswer.objects.active().filter(subject=OuterRef("pk")).values("subject")
+    return {
+        "answered": _count(answers),
+        "failing": _count(answers.exclude(answer=F("criterion__qualifying_answer"))),
+        "criteria": _count(EligibilityCriterion.objects.filter(protocol=OuterRef("protocol")).values("protocol")),
+    }
 
 
 def _visits_with_form_issues(study) -> QuerySet:
@@ -142,8 +145,8 @@ def _step_rank(today: date) -> Case:
         When(status__in=ENDED, then=Value(0)),
         When(open_sae=True, then=Value(1)),
         When(consent_date__isnull=True, then=Value(2)),
-        When(answered_n__lt=F("criteria_n"), then=Value(3)),
-        When(failing_n__gt=0, then=Value(4)),
+        When(answered__lt=F("criteria"), then=Value(3)),
+        When(failing__gt=0, then=Value(4)),
         When(allocation__isnull=True, then=Value(5)),
         When(next_end__lt=today, then=Value(6)),
         When(next_start__lte=today, then=Value(7)),
