@@ -1,6 +1,6 @@
 """Visit states as of a day, and the site worklist's filters and search."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -197,19 +197,24 @@ def test_the_next_step_after_allocation_follows_the_visits(allocated_subject, si
     assert _steps(study, site_a, date(2021, 2, 1)) == {"001": "W4 labs missing"}
 
 
-def test_an_open_sae_comes_first(allocated_subject, site_a, coordinator_a):
-    events.record_adverse_event(
-        subject=allocated_subject,
-        by=coordinator_a,
+def _open_pneumonia_sae(subject, by, *, onset: date):
+    """A serious adverse event with onset ``onset``, reported the next day, not resolved."""
+    return events.record_adverse_event(
+        subject=subject,
+        by=by,
         term="Pneumonia",
         serious=True,
         seriousness="hospitalisation",
-        sae_reported_on=date(2021, 1, 4),
+        sae_reported_on=onset + timedelta(days=1),
         outcome="recovering",
-        onset_at=datetime(2021, 1, 3, tzinfo=UTC),
+        onset_at=datetime(onset.year, onset.month, onset.day, tzinfo=UTC),
         grade=3,
         relatedness="possible",
     )
+
+
+def test_an_open_sae_comes_first(allocated_subject, site_a, coordinator_a):
+    _open_pneumonia_sae(allocated_subject, coordinator_a, onset=date(2021, 1, 3))
     assert _steps(allocated_subject.study, site_a, date(2021, 1, 5)) == {"001": "SAE open: resolve or follow up"}
 
 
@@ -322,18 +327,7 @@ def mixed_site(allocated_subject, new_subject, coordinator_a):
         subject = new_subject(code, consented=True)
         subjects.assign_arm(subject, arm=arm, allocation_date=date(2021, 1, 9), reason="Design", by=coordinator_a)
     _hold(Subject.objects.get(subject_code="E-held"), "W0", coordinator_a)
-    events.record_adverse_event(
-        subject=Subject.objects.get(subject_code="F-sae"),
-        by=coordinator_a,
-        term="Pneumonia",
-        serious=True,
-        seriousness="hospitalisation",
-        sae_reported_on=date(2021, 1, 12),
-        outcome="recovering",
-        onset_at=datetime(2021, 1, 11, tzinfo=UTC),
-        grade=3,
-        relatedness="possible",
-    )
+    _open_pneumonia_sae(Subject.objects.get(subject_code="F-sae"), coordinator_a, onset=date(2021, 1, 11))
     _hold(allocated_subject, "SCR", coordinator_a)
     queries.raise_query(record=allocated_subject, text="Please check the consent date.", by=coordinator_a)
     return allocated_subject.study, allocated_subject.site
