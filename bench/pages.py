@@ -37,7 +37,7 @@ def measure(subjects: int, repeat: int = REPEAT) -> list[Result]:
     client = Client()
     client.force_login(get_user_model().objects.get(username="coordinator"))
     at_site = Subject.objects.filter(study__code="DLC", site__code="BJ-5MC")  # the largest site (seed_scale)
-    site = {"n": at_site.count()}
+    site_size = at_site.count()
     page_ids = list(at_site.order_by("subject_code").values_list("pk", flat=True)[:WORKLIST_PAGE_SIZE])
     subject = at_site.annotate(n=Count("visits__lab_draws")).order_by("-n", "pk").first()
     draw = LabDraw.objects.filter(visit__subject=subject).select_related("visit__definition").order_by("-pk").first()
@@ -60,7 +60,7 @@ def measure(subjects: int, repeat: int = REPEAT) -> list[Result]:
 
     pages = [
         (
-            f"site worklist, one page of {WORKLIST_PAGE_SIZE} at a {site['n']}-subject site",
+            f"site worklist, one page of {WORKLIST_PAGE_SIZE} at a {site_size}-subject site",
             reverse("ecrf:site_detail", args=["DLC", "BJ-5MC"]),
             bare_worklist,
             3.0,
