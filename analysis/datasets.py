@@ -14,17 +14,21 @@ Every query is a ``.values()`` over a whole study (never one per subject), voide
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from django.db.models import Max, Min
+from django.db import connection
+from django.db.models import FloatField, Max, Min
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from analysis import endpoints
-from analysis.scores import child_pugh, encephalopathy_category, meld, meld_3, meld_na
+from analysis import endpoints, score_columns
 from ecrf.models import (
     AdverseEvent,
+    Analyte,
     ClinicalStatus,
     EndpointEvent,
     InfusionEvent,
+    LabDraw,
     LabValue,
     Subject,
     Visit,
@@ -59,6 +63,11 @@ LEFT = ("withdrawn", "lost_to_follow_up")
 NEAREST_STATUS = pd.Timedelta(days=7)
 # HBeAg immunoassays report a signal-to-cutoff ratio: reactive (positive) from 1.0 (ecrf/protocols, HBEAG).
 HBEAG_POSITIVE_S_CO = 1.0
+LAB_COLUMNS = [
+    "draw_id", "pk", "visit_code", "visit_order", "drawn_at", "analyte", "unit", "value", "drawn_on", "subject_id",
+    "arm", "arm_label", "study_day",
+]  # fmt: skip
+CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,8 @@ class StudyData:
 def study_data(study) -> StudyData:
     """All frames of ``study`` (an ecrf Study), built together so the reads are shared."""
     subjects = _subjects(study)
-    labs = _labs(study, subjects)
-    scores = _scores(study, labs, subjects)
+    labs, draws = _labs(study, subjects)
+    scores = _scores(study, draws, subjects)
     subjects = _with_baseline(subjects, labs, scores, _baseline_visits(study))
     return StudyData(
         subjects=subjects.drop(columns=["pk"]),
@@ -144,43 +153,76 @@ def _origin(frame: pd.DataFrame) -> pd.Series:
     return origin.where(frame["allocated"])
 
 
-def _labs(study, subjects: pd.DataFrame) -> pd.DataFrame:
-    fields = {
-        "draw_id": "draw_id",
-        "draw__visit__subject_id": "pk",
-        "draw__visit__definition__code": "visit_code",
-        "draw__visit__definition__order": "visit_order",
-        "draw__drawn_at": "drawn_at",
-        "analyte__code": "analyte",
-        "analyte__unit": "unit",
-        "value": "value",
-    }
-    rows = (
-        LabValue.objects.active()
-        .filter(
-            draw__is_voided=False,
-            draw__visit__is_voided=False,
-            draw__visit__subject__is_voided=False,
-            draw__visit__subject__study=study,
-            value__isnull=False,
-        )
-        .order_by("draw__visit__subject_id", "draw__visit__definition__order", "analyte__order")
-        .values_list(*fields)
+def _labs(study, subjects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long table (one row per lab value, ordered by subject, visit and analyte) and its draws (one row per
+    draw with a value). Two reads: the draws with their visit and time, each time parsed once per draw, and the
+    values as three numeric columns; the long table takes its draw's columns by position, so the strings it
+    repeats are shared rather than copied per value.
+    """
+    in_study = {"visit__is_voided": False, "visit__subject__is_voided": False, "visit__subject__study": study}
+    draws = _frame(
+        LabDraw.objects.active()
+        .filter(**in_study)
+        .values_list("pk", "visit__subject_id", "visit__definition__code", "visit__definition__order", "drawn_at"),
+        ["draw_id", "pk", "visit_code", "visit_order", "drawn_at"],
     )
-    labs = _frame(rows, fields.values())
-    labs["value"] = labs["value"].astype(float)
-    labs["drawn_on"] = _local_day(labs["drawn_at"])
-    labs = labs.merge(subjects[["pk", "subject_id", "arm", "arm_label", "origin"]], on="pk", how="left")
-    labs["study_day"] = (labs["drawn_on"] - labs["origin"]).dt.days
-    return labs.drop(columns=["origin"])
+    values = _numbers(
+        LabValue.objects.active()
+        .filter(draw__is_voided=False, **{f"draw__{key}": value for key, value in in_study.items()})
+        .filter(value__isnull=False)
+        .annotate(number=Cast("value", FloatField()))
+        .values_list("draw_id", "analyte_id", "number"),
+        [("draw", "i8"), ("analyte", "i8"), ("value", "f8")],
+    )
+    analytes = _frame(
+        Analyte.objects.filter(pk__in=np.unique(values["analyte"]).tolist()).values_list("pk", "code", "unit", "order"),
+        ["analyte_id", "analyte", "unit", "analyte_order"],
+    ).set_index("analyte_id")
+    at_draw = pd.Index(draws["draw_id"]).get_indexer(values["draw"])
+    values = values[at_draw >= 0]  # a draw voided between the two reads
+    at_draw = at_draw[at_draw >= 0]
+    kept = np.unique(at_draw)
+    draws = draws.iloc[kept].reset_index(drop=True)
+    draws["drawn_on"] = _local_day(draws["drawn_at"])
+    draws = draws.merge(subjects[["pk", "subject_id", "arm", "arm_label", "origin"]], on="pk", how="left")
+    draws["study_day"] = (draws["drawn_on"] - draws["origin"]).dt.days
+    draws = draws.drop(columns=["origin"])
+    at_draw = np.searchsorted(kept, at_draw)
+    at_analyte = analytes.index.get_indexer(values["analyte"])
+    order = np.lexsort(
+        (
+            draws["draw_id"].to_numpy()[at_draw],
+            analytes["analyte_order"].to_numpy()[at_analyte],
+            draws["visit_order"].to_numpy()[at_draw],
+            draws["pk"].to_numpy()[at_draw],
+        )
+    )
+    labs = draws.take(at_draw[order]).reset_index(drop=True)
+    labs["analyte"] = analytes["analyte"].to_numpy()[at_analyte[order]]
+    labs["unit"] = analytes["unit"].to_numpy()[at_analyte[order]]
+    labs["value"] = values["value"][order]
+    wide = np.full((len(draws), len(analytes)), np.nan)
+    wide[at_draw, at_analyte] = values["value"]
+    draws = draws.join(pd.DataFrame(wide, columns=analytes["analyte"].tolist()))
+    return labs[LAB_COLUMNS], draws
 
 
-def _scores(study, labs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+def _numbers(queryset, dtype) -> np.ndarray:
+    """The rows of ``queryset`` (a values_list of numbers) as one structured array, read in chunks."""
+    sql, params = queryset.query.sql_with_params()
+    chunks = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            chunks.append(np.array(rows, dtype=dtype))
+    return np.concatenate(chunks) if chunks else np.array([], dtype=dtype)
+
+
+def _scores(study, draws: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    """One row per draw with its scores, from the draws' analyte columns and the nearest clinical status."""
     keys = ["draw_id", "pk", "subject_id", "arm", "arm_label", "visit_code", "visit_order", "drawn_on", "study_day"]
     status_columns = ["ascites", "encephalopathy_grade", "dialysis"]
-    values = labs.pivot_table(index="draw_id", columns="analyte", values="value", aggfunc="first")
-    draws = labs.drop_duplicates("draw_id")[keys].set_index("draw_id")
-    wide = draws.join(values).reset_index().sort_values("drawn_on")
+    wide = draws.sort_values("drawn_on", kind="stable")
     statuses = _frame(
         ClinicalStatus.objects.active()
         .filter(visit__is_voided=False, visit__subject__study=study)
@@ -199,38 +241,39 @@ def _scores(study, labs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
         tolerance=NEAREST_STATUS,
     )
     wide = wide.merge(subjects[["pk", "sex"]], on="pk", how="left")
-    scored = [_draw_scores(row) for row in wide.to_dict("records")]
-    scores = pd.DataFrame(scored, columns=["meld", "meld_na", "meld_3", "child_pugh_points", "child_pugh_grade"])
+    scores = _draw_scores(wide)
     frame = pd.concat([wide[keys + status_columns].reset_index(drop=True), scores], axis=1)
-    return frame.sort_values(["subject_id", "visit_order"], ignore_index=True)
+    return frame.sort_values(["subject_id", "visit_order"], ignore_index=True, kind="stable")
 
 
-def _value(row: dict, code: str):
-    value = row.get(code)
-    return None if value is None or pd.isna(value) else value
+def _draw_scores(wide: pd.DataFrame) -> pd.DataFrame:
+    """The MELD family and Child-Pugh of each draw (analysis/score_columns.py); a missing input gives None."""
+
+    def lab(code):
+        return wide[code].to_numpy(dtype=float) if code in wide else np.full(len(wide), np.nan)
+
+    bili, creat, inr, sodium, albumin = (lab(code) for code in ("TBIL", "CREA", "INR", "NA", "ALB"))
+    dialysis = wide["dialysis"].eq(True).to_numpy()  # no status near the draw: not on dialysis
+    grade = pd.to_numeric(wide["encephalopathy_grade"], errors="coerce").to_numpy(dtype=float)
+    score = score_columns.meld(bili, creat, inr, dialysis)
+    points, cp_grade = score_columns.child_pugh(bili, albumin, inr, wide["ascites"].to_numpy(), grade)
+    female = (wide["sex"] == "female").to_numpy()
+    columns = {
+        "meld": score,
+        "meld_na": score_columns.meld_na(score, sodium),
+        "meld_3": score_columns.meld_3(bili, creat, inr, sodium, albumin, female, dialysis),
+        "child_pugh_points": points,
+    }
+    scores = pd.DataFrame({name: _as_scored(values) for name, values in columns.items()})
+    scores["child_pugh_grade"] = cp_grade
+    return scores
 
 
-def _draw_scores(row: dict) -> tuple:
-    """The MELD family and Child-Pugh of one draw; missing inputs give None (analysis/scores.py)."""
-    bili, creat, inr = _value(row, "TBIL"), _value(row, "CREA"), _value(row, "INR")
-    sodium, albumin = _value(row, "NA"), _value(row, "ALB")
-    dialysis = bool(_value(row, "dialysis") or False)
-    labs = {"bilirubin_umol_l": bili, "creatinine_umol_l": creat, "inr": inr, "dialysis": dialysis}
-    grade = _value(row, "encephalopathy_grade")
-    cp = child_pugh(
-        bilirubin_umol_l=bili,
-        albumin_g_l=albumin,
-        inr=inr,
-        ascites=_value(row, "ascites"),
-        encephalopathy=encephalopathy_category(None if grade is None else int(grade)),
-    )
-    return (
-        meld(**labs),
-        meld_na(**labs, sodium_mmol_l=sodium),
-        meld_3(**labs, sodium_mmol_l=sodium, albumin_g_l=albumin, female=row.get("sex") == "female"),
-        cp.points if cp else None,
-        cp.grade if cp else None,
-    )
+def _as_scored(values: np.ndarray):
+    """Whole-number scores as a column: int64 when none is missing, float with NaN when some are, None when all."""
+    if not len(values) or np.isnan(values).all():
+        return np.full(len(values), None, dtype=object)
+    return values if np.isnan(values).any() else values.astype("int64")
 
 
 def _baseline_visits(study) -> list[str]:
@@ -253,8 +296,9 @@ def _baseline_visits(study) -> list[str]:
 
 def _at_baseline(frame: pd.DataFrame, preference: list[str], by: list[str]) -> pd.DataFrame:
     """Per ``by`` group, the row of the most preferred baseline visit."""
+    frame = frame[frame["visit_code"].isin(preference)]  # first, so only the baseline visits' rows are sorted
     rank = frame["visit_code"].map({code: i for i, code in enumerate(preference)})
-    ranked = frame.assign(rank=rank).dropna(subset=["rank"]).sort_values([*by, "rank"])
+    ranked = frame.assign(rank=rank).sort_values([*by, "rank"])
     return ranked.drop_duplicates(subset=by, keep="first")
 
 
