@@ -163,6 +163,7 @@ def _labs(study, subjects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     draws = _frame(
         LabDraw.objects.active()
         .filter(**in_study)
+        .order_by("pk")
         .values_list("pk", "visit__subject_id", "visit__definition__code", "visit__definition__order", "drawn_at"),
         ["draw_id", "pk", "visit_code", "visit_order", "drawn_at"],
     )
@@ -171,6 +172,7 @@ def _labs(study, subjects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         .filter(draw__is_voided=False, **{f"draw__{key}": value for key, value in in_study.items()})
         .filter(value__isnull=False)
         .annotate(number=Cast("value", FloatField()))
+        .order_by()  # ordered below, by integers: not sorted by the database (the model's order joins 4 tables)
         .values_list("draw_id", "analyte_id", "number"),
         [("draw", "i8"), ("analyte", "i8"), ("value", "f8")],
     )

@@ -201,7 +201,8 @@ def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
 def _longitudinal(data, population: pd.DataFrame, plan: Plan, groups: list[str]) -> list[dict]:
     """Each analyte of the plan per visit; "MELD" comes from the scores per draw, the rest from the labs."""
     meld = data.scores.assign(analyte="MELD", value=data.scores["meld"])
-    long = pd.concat([data.labs, meld[[*data.labs.columns.intersection(meld.columns)]]], ignore_index=True)
+    labs = data.labs[data.labs["analyte"].isin(plan.longitudinal)]  # first: the plan's few analytes of the long table
+    long = pd.concat([labs, meld[[*labs.columns.intersection(meld.columns)]]], ignore_index=True)
     long = long[long["subject_id"].isin(population["subject_id"])]
     return [
         by_visit(

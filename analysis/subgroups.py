@@ -129,7 +129,9 @@ def _log_likelihood(design: pd.DataFrame, *, duration: str, event: str) -> float
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         try:
-            fitted = CoxPHFitter().fit(design, duration_col=duration, event_col=event, fit_options=PRECISION)
+            fitted = CoxPHFitter().fit(
+                design, duration_col=duration, event_col=event, fit_options=PRECISION, batch_mode=True
+            )  # as analysis.survival._fit
         except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError):
             return None
     return float(fitted.log_likelihood_)

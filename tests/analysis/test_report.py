@@ -191,7 +191,7 @@ def test_reports_are_strict_json(reports):
 
 
 def test_the_report_reads_the_database_in_a_bounded_number_of_queries(reports, django_assert_max_num_queries):
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         study_report(Study.objects.get(code="DLC"))
 
 
