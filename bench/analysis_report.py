@@ -2,10 +2,12 @@
 
     make bench   (or, against a study seeded by seed_scale: .venv/bin/python bench/analysis_report.py --subjects N)
 
-The floor: PostgreSQL ``COPY (every lab value of the study with its draw time, analyte and subject) TO STDOUT`` read
-by ``pandas.read_csv`` into a DataFrame. Each side runs in a fresh process, so its peak RSS (``ru_maxrss``) is its
-own; the analysis's memory is reported as that peak, with what the process held before it started (Django and
-the libraries) beside it. Prints one JSON line per goal.
+Two figures against it: the read of the study into its frames (``analysis.datasets.study_data``, what the
+floor does plus the scores and baselines), and the whole report (the read and the statistics: Kaplan-Meier, the
+Cox models, the subgroups, the tests per visit). The floor: PostgreSQL ``COPY (every lab value of the study with
+its draw time, analyte and subject) TO STDOUT`` read by ``pandas.read_csv`` into a DataFrame. Each side runs in
+a fresh process, so its peak RSS (``ru_maxrss``) is its own; the analysis's memory is reported as that peak, with
+what the process held before it started (Django and the libraries) beside it. Prints one JSON line per goal.
 """
 
 import argparse
@@ -34,14 +36,31 @@ WHERE s.study_id = %s AND NOT lv.is_voided AND NOT d.is_voided AND NOT v.is_void
 def measure(subjects: int) -> list[Result]:
     copy = _child("copy")
     analysis = _child("analysis")
-    ratio = analysis["seconds"] / copy["seconds"]
-    time_figure = f"{analysis['seconds']:.2f} s vs COPY into pandas {copy['seconds']:.2f} s ({copy['rows']} lab values)"
+    ratio, read_ratio = analysis["seconds"] / copy["seconds"], analysis["read_seconds"] / copy["seconds"]
+    floor = f"COPY into pandas {copy['seconds']:.2f} s ({copy['rows']} lab values)"
+    statistics = analysis["seconds"] - analysis["read_seconds"]
+    parts = f"the read {analysis['read_seconds']:.2f} s, the statistics {statistics:.2f} s"
+    time_figure = f"{analysis['seconds']:.2f} s ({parts}) vs {floor}"
+    read_figure = f"study_data {analysis['read_seconds']:.2f} s vs {floor}"
     memory_figure = (
         f"peak RSS {analysis['peak_mb']:.0f} MB (process before the analysis {analysis['start_mb']:.0f} MB; "
         f"COPY into pandas peaks at {copy['peak_mb']:.0f} MB)"
     )
     return [
-        Result(f"analysis: within {TIME_GOAL:.0f}x COPY into pandas", subjects, time_figure, ratio, ratio <= TIME_GOAL),
+        Result(
+            f"analysis, the read of the study into its frames: within {TIME_GOAL:.0f}x COPY into pandas",
+            subjects,
+            read_figure,
+            read_ratio,
+            read_ratio <= TIME_GOAL,
+        ),
+        Result(
+            f"analysis, the whole report: within {TIME_GOAL:.0f}x COPY into pandas",
+            subjects,
+            time_figure,
+            ratio,
+            ratio <= TIME_GOAL,
+        ),
         Result(
             f"analysis: peak memory under {MEMORY_GOAL_MB} MB",
             subjects,
@@ -69,11 +88,18 @@ def run_side(side: str) -> dict:
     elif side == "profile":
         return {"profile": profile(study)}
     else:
-        from analysis.live import study_report
+        from django.utils import timezone
 
-        study_report(study)
+        from analysis.datasets import study_data
+        from analysis.live import analyse, analysis_inputs
+
+        inputs = analysis_inputs(study)
+        data = study_data(study)
+        read_seconds = time.perf_counter() - started
+        analyse(data, inputs, generated_at=timezone.now())
         rows = None
     return {
+        "read_seconds": read_seconds if side == "analysis" else None,
         "seconds": time.perf_counter() - started,
         "rows": rows,
         "start_mb": start_mb,

@@ -47,6 +47,8 @@ def test_every_bench_script_runs_and_the_results_are_written(bench_database, tmp
         "subject page",
         "lab panel",
         "analysis:",
+        "analysis, the read",
+        "analysis, the whole report",
         "dashboard:",
         "CSV export",
         "randomisation",

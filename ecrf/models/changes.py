@@ -10,6 +10,9 @@ with the database task backend, so a rolled-back change queues nothing); later c
 nothing, so a study has at most one recomputation waiting however many rows an import writes.
 """
 
+from contextvars import ContextVar
+from functools import wraps
+
 import django.dispatch
 from django.apps import apps
 from django.db import models
@@ -32,10 +35,39 @@ class StudyDataVersion(models.Model):
         return f"study {self.study_id} data version {self.version}"
 
 
+# Inside ``marked_once``: the studies changed so far, marked when the service ends.
+_pending: ContextVar[set | None] = ContextVar("data_version_pending", default=None)
+
+
+def marked_once(service):
+    """Run ``service`` (a service of several audited writes, inside its transaction) with its data version marks
+    made once, as its last statement: one UPDATE of the study's version row instead of one per row written,
+    and that row's lock (every writer of the study takes it) held only from then until the commit."""
+
+    @wraps(service)
+    def run(*args, **kwargs):
+        if _pending.get() is not None:
+            return service(*args, **kwargs)
+        token = _pending.set(set())
+        try:
+            result = service(*args, **kwargs)
+            changed = _pending.get()
+        finally:
+            _pending.reset(token)
+        mark_changed(changed)
+        return result
+
+    return run
+
+
 def mark_changed(study_ids) -> None:
     """Raise the data version of each study in ``study_ids``; call inside the transaction that writes."""
     study_ids = sorted({pk for pk in study_ids if pk is not None})
     if not study_ids:
+        return
+    pending = _pending.get()
+    if pending is not None:
+        pending.update(study_ids)
         return
     now = timezone.now()
     raised = StudyDataVersion.objects.filter(study_id__in=study_ids).update(version=F("version") + 1, changed_at=now)

@@ -57,9 +57,35 @@ def after_write(record) -> None:
     pending = _pending.get()
     for target in _targets(record):
         if pending is None:
-            _run(target)
+            _run(target, fresh=isinstance(record, Subject))  # a subject's answers are read just now, with it
         else:
             pending[(target._meta.label_lower, target.pk)] = target
+
+
+def after_create(records: list) -> None:
+    """New records inserted together (``audit.create_records``): each rule is tried on the record as inserted,
+    with no re-read, and only a rule it trips reaches the database (a new record has no standing query to close).
+    Inside ``batched``, or for the other records a rule reads through them, as after any write."""
+    pending = _pending.get()
+    for record in records:
+        subject = subject_of(record)
+        if subject is None or not _checks_of(subject):
+            continue
+        for target in _targets(record):
+            if pending is not None:
+                pending[(target._meta.label_lower, target.pk)] = target
+            elif target is record:
+                _try_new(record, subject)
+            else:
+                _run(target)
+
+
+def _try_new(record, subject) -> None:
+    for check in _checks_of(subject):
+        rule = RULES[check["rule"]]
+        if isinstance(record, rule.model) and rule.trips(record, check):
+            message = check["message"]
+            sync_edit_check(record, rule_code=check["code"], field_name=rule.field, trips=True, message=message)
 
 
 @transaction.atomic
@@ -84,7 +110,10 @@ def _targets(record) -> list:
     if isinstance(record, LabValue):
         return [record, record.draw]
     if isinstance(record, Subject):
-        return list(record.eligibility_answers.select_related("criterion"))
+        answers = list(record.eligibility_answers.select_related("criterion"))
+        for answer in answers:
+            answer.subject = record  # the subject as just saved: its facts read once, not per answer
+        return answers
     return [record]
 
 
@@ -93,14 +122,16 @@ def _checks_of(subject) -> list[dict]:
     return subject.protocol.monitoring.get("edit_checks", [])
 
 
-def _run(record) -> None:
+def _run(record, *, fresh: bool = False) -> None:
+    """Each rule of the record's protocol on ``record``, re-read first unless ``fresh`` (read in this write)."""
     subject = subject_of(record)
     if subject is None:
         return
     for check in _checks_of(subject):
         rule = RULES[check["rule"]]
         if isinstance(record, rule.model):
-            record.refresh_from_db()
+            if not fresh:
+                record.refresh_from_db()
             sync_edit_check(
                 record,
                 rule_code=check["code"],

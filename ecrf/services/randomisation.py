@@ -21,6 +21,7 @@ from ecrf.models import (
     Study,
     Subject,
 )
+from ecrf.models.changes import marked_once
 from ecrf.selectors.protocols import latest_protocol
 from ecrf.selectors.randomisation import baseline_inputs, regenerate, site_codes, stratum_words
 from ecrf.services.audit import require_reason, save_record
@@ -139,6 +140,7 @@ def record_access(randomisation_list: RandomisationList, *, user, action: str) -
 
 
 @transaction.atomic
+@marked_once
 def randomise(subject: Subject, *, by) -> Allocation:
     """Allocate the subject to the next free slot of their stratum, under a row lock on the stratum (its first
     slot): the subject is locked and their stratum computed first, so the stratum is held only to pick the slot

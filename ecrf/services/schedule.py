@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ecrf.models import Subject, Visit, VisitDefinition, VisitStatus
-from ecrf.services.audit import save_record
+from ecrf.services.audit import create_records, save_record
 from ecrf.services.locking import lock_subject
 
 # The field each anchor's date is entered in, so a refusal shows on it.
@@ -49,6 +49,7 @@ def sync_schedule(subject: Subject, *, by) -> list[Visit]:
     anchors = anchor_dates(subject)
     existing = {v.definition_id: v for v in subject.visits.active()}
     definitions = VisitDefinition.objects.filter(protocol=subject.protocol).order_by("order")
+    new = []
     for definition in definitions:
         if definition.anchor not in anchors:
             continue
@@ -59,12 +60,15 @@ def sync_schedule(subject: Subject, *, by) -> list[Visit]:
             raise ValidationError({field: f"Visit {definition.code} would fall outside the calendar."}) from None
         visit = existing.get(definition.pk)
         if visit is None:
-            visit = Visit(subject=subject, definition=definition)
-        elif visit.status != VisitStatus.PLANNED or visit.planned_date == planned:
+            window = {"planned_date": planned, "window_start": start, "window_end": end}
+            new.append(Visit(subject=subject, definition=definition, **window))
+            continue
+        if visit.status != VisitStatus.PLANNED or visit.planned_date == planned:
             continue
         visit.planned_date, visit.window_start, visit.window_end = planned, start, end
-        reason = "" if visit.pk is None else f"Re-planned: {definition.anchor} date is now {anchors[definition.anchor]}"
+        reason = f"Re-planned: {definition.anchor} date is now {anchors[definition.anchor]}"
         existing[definition.pk] = save_record(visit, by=by, reason=reason)
+    existing.update({visit.definition_id: visit for visit in create_records(new, by=by)})
     return sorted(existing.values(), key=lambda v: (v.planned_date, v.definition.order))
 
 

@@ -21,3 +21,10 @@ def after_write(record, *, by, reason: str, changed: list[str]) -> None:
     if changed:
         queries.note_correction(record, changed=changed, by=by, reason=reason)
     edit_checks.after_write(record)
+
+
+def after_create(records: list, *, by) -> None:
+    """``after_write`` of new records inserted together (``audit.create_records``)."""
+    for record in records:
+        verification.clear_on_change(record, changed=[], by=by, reason="new record")
+    edit_checks.after_create(records)

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ecrf.list_generator import CODE_ALPHABET
-from ecrf.models import Allocation, RandomisationList, RandomisationSlot, SubjectStatus
-from ecrf.services import randomisation
+from ecrf.models import Allocation, RandomisationList, RandomisationSlot, StudyDataVersion, SubjectStatus, Visit
+from ecrf.services import audit, locks, randomisation
 from tests.conftest import HIGH_MELD_LABS
 
 FIXED_SECRET = bytes(range(32))  # a known secret keeps the shape tests independent of chance
@@ -280,3 +280,38 @@ def test_generate_command_refuses_bad_slots_per_stratum(randomised_protocol, slo
     with pytest.raises(CommandError, match="Give between 1 and 10000 slots per stratum"):
         call_command("generate_randomisation_list", study="TRIAL", slots_per_stratum=slots)
     assert not RandomisationList.objects.exists()
+
+
+def test_randomising_writes_the_calendar_in_one_insert_each_visit_with_its_history_row(
+    generated, ready_to_randomise, coordinator_a, django_assert_max_num_queries
+):
+    subject = ready_to_randomise("001")
+    version = StudyDataVersion.objects.get(study=subject.study).version
+    with django_assert_max_num_queries(110):  # was 159; DLC allocates 13 rows in 127 (bench/randomisation.py)
+        randomisation.randomise(subject, by=coordinator_a)
+    planned = Visit.objects.filter(subject=subject).exclude(definition__anchor="consent")
+    assert planned.count() >= 1
+    for visit in planned:
+        row = visit.history.get()
+        assert (row.history_type, row.history_user, row.history_change_reason) == ("+", coordinator_a, "Created")
+        assert row.row_hash
+        assert visit.window_start <= visit.planned_date <= visit.window_end
+    # One data version step for the whole allocation, taken last (marked_once), not one per row written.
+    assert StudyDataVersion.objects.get(study=subject.study).version == version + 1
+
+
+def test_a_calendar_for_a_locked_subject_is_refused_and_nothing_is_written(
+    generated, ready_to_randomise, coordinator_a, data_manager
+):
+    subject = ready_to_randomise("001")
+    locks.lock_subject_data(subject=subject, by=data_manager, reason="Frozen for review", override="Test")
+    with pytest.raises(ValidationError):
+        randomisation.randomise(subject, by=coordinator_a)
+    assert not Allocation.objects.filter(subject=subject).exists()
+    assert not Visit.objects.filter(subject=subject).exclude(definition__anchor="consent").exists()
+
+
+def test_new_records_are_refused_in_a_batch_of_another_model_or_already_saved(allocated_subject, coordinator_a):
+    visit = allocated_subject.visits.first()
+    with pytest.raises(ValueError, match="new records of one model"):
+        audit.create_records([visit], by=coordinator_a)
