@@ -85,9 +85,10 @@ def study_data(study) -> StudyData:
     labs, draws = _labs(study, subjects)
     scores = _scores(study, draws, subjects)
     subjects = _with_baseline(subjects, labs, scores, _baseline_visits(study))
+    del draws, labs["pk"]  # in place: the long table is not copied to lose a column
     return StudyData(
         subjects=subjects.drop(columns=["pk"]),
-        labs=labs.drop(columns=["pk"]),
+        labs=labs,
         scores=scores.drop(columns=["pk"]),
         time_to_event=endpoints.time_to_event(subjects).drop(columns=["pk"]),
         adverse_events=_adverse_events(study, subjects),
@@ -201,21 +202,24 @@ def _labs(study, subjects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             draws["pk"].to_numpy()[at_draw],
         )
     )
-    labs = draws.take(at_draw[order]).reset_index(drop=True)
-    labs["analyte"] = analytes["analyte"].to_numpy()[at_analyte[order]]
-    labs["unit"] = analytes["unit"].to_numpy()[at_analyte[order]]
-    labs["value"] = values["value"][order]
+    # Built in place, each column once: no reset_index, reordering or assignment copying the long table again.
+    labs = draws.take(at_draw[order])
+    labs.index = pd.RangeIndex(len(labs))
+    at = LAB_COLUMNS.index("analyte")
+    labs.insert(at, "analyte", analytes["analyte"].to_numpy()[at_analyte[order]])
+    labs.insert(at + 1, "unit", analytes["unit"].to_numpy()[at_analyte[order]])
+    labs.insert(at + 2, "value", values["value"][order])
     wide = np.full((len(draws), len(analytes)), np.nan)
     wide[at_draw, at_analyte] = values["value"]
     draws = draws.join(pd.DataFrame(wide, columns=analytes["analyte"].tolist()))
-    return labs[LAB_COLUMNS], draws
+    return labs, draws
 
 
 def _numbers(queryset, dtype) -> np.ndarray:
     """The rows of ``queryset`` (a values_list of numbers) as one structured array, read in chunks."""
     sql, params = queryset.query.sql_with_params()
     chunks = []
-    with connection.cursor() as cursor:
+    with connection.chunked_cursor() as cursor:  # server-side on PostgreSQL: the client holds a chunk at a time
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_ROWS):
             chunks.append(np.array(rows, dtype=dtype))

@@ -201,9 +201,15 @@ def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
 def _longitudinal(data, population: pd.DataFrame, plan: Plan, groups: list[str]) -> list[dict]:
     """Each analyte of the plan per visit; "MELD" comes from the scores per draw, the rest from the labs."""
     meld = data.scores.assign(analyte="MELD", value=data.scores["meld"])
-    labs = data.labs[data.labs["analyte"].isin(plan.longitudinal)]  # first: the plan's few analytes of the long table
-    long = pd.concat([labs, meld[[*labs.columns.intersection(meld.columns)]]], ignore_index=True)
-    long = long[long["subject_id"].isin(population["subject_id"])]
+    # The rows and columns the tables read, taken first, so the long table is never copied whole.
+    columns = ["subject_id", "visit_code", "visit_order", "analyte", "value", GROUP]
+    parts = [
+        frame.loc[
+            frame["analyte"].isin(plan.longitudinal) & frame["subject_id"].isin(population["subject_id"]), columns
+        ]
+        for frame in (data.labs, meld)
+    ]
+    long = pd.concat(parts, ignore_index=True)
     return [
         by_visit(
             long,

@@ -15,12 +15,18 @@ def trajectories(data, *, analytes, population: pd.DataFrame, per_arm: int = PER
     """{analyte: {"visits": [[code, order]...], "arms": {arm: {"n": subjects, "shown": kept}}, "subjects": [...]}}"""
     meld = data.scores.assign(analyte="MELD", value=data.scores["meld"])
     columns = ["subject_id", "arm_label", "visit_code", "visit_order", "analyte", "value"]
-    parts = [
-        frame.loc[frame["value"].notna() & frame["analyte"].isin(analytes), columns] for frame in (data.labs, meld)
+    # The rows of the plan's analytes and population only, taken first, so the long table is never copied whole.
+    kept = [
+        frame.loc[
+            frame["value"].notna()
+            & frame["analyte"].isin(analytes)
+            & frame["subject_id"].isin(population["subject_id"]),
+            columns,
+        ]
+        for frame in (data.labs, meld)
     ]
-    parts = [part for part in parts if len(part)]
+    parts = [part for part in kept if len(part)]
     long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    long = long[long["subject_id"].isin(population["subject_id"]) & long["value"].notna()]
     long = long.sort_values(["subject_id", "visit_order"], kind="stable").drop_duplicates(
         ["subject_id", "visit_code", "analyte"]
     )
