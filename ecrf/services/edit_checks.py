@@ -55,11 +55,42 @@ def after_write(record) -> None:
     if subject is None or not _checks_of(subject):
         return
     pending = _pending.get()
-    for target in _targets(record):
+    targets = _targets(record)
+    if pending is None and isinstance(record, Subject):
+        _run_answers(targets, subject)  # read just now, with the subject as saved
+        return
+    for target in targets:
         if pending is None:
-            _run(target, fresh=isinstance(record, Subject))  # a subject's answers are read just now, with it
+            _run(target)
         else:
             pending[(target._meta.label_lower, target.pk)] = target
+
+
+def _run_answers(answers: list, subject) -> None:
+    """``_run`` of a subject's answers as just read: their standing queries read in one query per rule, and only
+    an answer whose query would open or close reaches ``sync_edit_check``."""
+    if not answers:
+        return
+    for check in _checks_of(subject):
+        rule = RULES[check["rule"]]
+        if rule.model is not EligibilityAnswer:
+            continue
+        standing = set(
+            DataQuery.objects.select_for_update()
+            .filter(
+                record_model=EligibilityAnswer._meta.label_lower,
+                record_id__in=[answer.pk for answer in answers],
+                field_name=rule.field,
+                rule_code=check["code"],
+                state__in=OPEN_STATES,
+            )
+            .values_list("record_id", flat=True)
+        )
+        for answer in answers:
+            trips = not answer.is_voided and rule.trips(answer, check)
+            if trips != (answer.pk in standing):
+                message = check["message"]
+                sync_edit_check(answer, rule_code=check["code"], field_name=rule.field, trips=trips, message=message)
 
 
 def after_create(records: list) -> None:
@@ -122,16 +153,14 @@ def _checks_of(subject) -> list[dict]:
     return subject.protocol.monitoring.get("edit_checks", [])
 
 
-def _run(record, *, fresh: bool = False) -> None:
-    """Each rule of the record's protocol on ``record``, re-read first unless ``fresh`` (read in this write)."""
+def _run(record) -> None:
     subject = subject_of(record)
     if subject is None:
         return
     for check in _checks_of(subject):
         rule = RULES[check["rule"]]
         if isinstance(record, rule.model):
-            if not fresh:
-                record.refresh_from_db()
+            record.refresh_from_db()
             sync_edit_check(
                 record,
                 rule_code=check["code"],

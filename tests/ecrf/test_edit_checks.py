@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from ecrf.models import DataQuery, EligibilityCriterion, ProtocolVersion, QueryState
+from ecrf.models import OPEN_STATES, DataQuery, EligibilityCriterion, ProtocolVersion, QueryState
 from ecrf.protocol_schema import EDIT_CHECK_RULES, ProtocolFileError, parse_protocol
 from ecrf.services import events, labs, queries, registration, visits
 from tests.ecrf.protocol_fixture import PROTOCOL
@@ -160,6 +160,29 @@ def test_an_answer_against_the_recorded_age_raises_a_query_on_the_next_save(chec
     registration.correct_registration(checked_subject, by=coordinator_a, reason="Weighed again", weight_kg=71)
     query = system_queries("ELIG-FACT").get()
     assert (query.record_id, query.field_name) == (answer.pk, "answer")
+
+
+def test_the_answers_query_closes_when_the_subject_no_longer_contradicts_it_and_stands_while_it_does(
+    checked_subject, coordinator_a, django_assert_max_num_queries
+):
+    answer = checked_subject.eligibility_answers.get(criterion__code="I1")
+    criterion = EligibilityCriterion.objects.filter(pk=answer.criterion_id)
+    criterion.update(fact_rule="requires", fact="age_years", fact_min=checked_subject.age_years + 10, fact_max=99)
+    registration.correct_registration(checked_subject, by=coordinator_a, reason="Weighed again", weight_kg=71)
+    query = system_queries("ELIG-FACT").get()
+    answers = checked_subject.eligibility_answers.count()
+    with django_assert_max_num_queries(100) as saved:
+        registration.correct_registration(checked_subject, by=coordinator_a, reason="Weighed again", weight_kg=72)
+    on_answers = [q["sql"] for q in saved.captured_queries if "ecrf.eligibilityanswer" in q["sql"]]
+    reads = [sql for sql in on_answers if 'FROM "ecrf_dataquery"' in sql]
+    assert answers >= 2
+    assert len(reads) == 1  # the answers' standing edit-check queries in one read, not one per answer
+    query.refresh_from_db()
+    assert query.state in OPEN_STATES
+    criterion.update(fact_min=18)
+    registration.correct_registration(checked_subject, by=coordinator_a, reason="Weighed again", weight_kg=73)
+    query.refresh_from_db()
+    assert query.state == QueryState.CLOSED
 
 
 def test_run_edit_checks_raises_what_the_data_trip_over_a_whole_study(checked_subject, coordinator_a):
