@@ -37,6 +37,22 @@ SUMMARY_OF_TEST = {"t": "mean_sd", "welch": "mean_sd", "mann_whitney": "median_i
 }
 
 
+LONG_COLUMNS = ["subject_id", "arm_label", "visit_code", "visit_order", "analyte", "value"]
+
+
+def lab_and_meld_rows(data, *, analytes, population: pd.DataFrame) -> pd.DataFrame:
+    """The long rows of ``analytes`` ("MELD" from the scores per draw, the rest from the labs) for the subjects of
+    ``population``, in ``LONG_COLUMNS``: each frame's rows and columns taken first, so the long table of a large
+    study is never copied whole."""
+    meld = data.scores.assign(analyte="MELD", value=data.scores["meld"])
+    kept = [
+        frame.loc[frame["analyte"].isin(analytes) & frame["subject_id"].isin(population["subject_id"]), LONG_COLUMNS]
+        for frame in (data.labs, meld)
+    ]
+    parts = [part for part in kept if len(part)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+
+
 def by_visit(
     long: pd.DataFrame,
     *,

@@ -17,7 +17,7 @@ from analysis.endpoints import DAYS_PER_MONTH
 from analysis.flow import consort
 from analysis.follow_up import median_follow_up
 from analysis.landmarks import incidence_from_landmarks, survival_from_landmarks
-from analysis.longitudinal import by_visit
+from analysis.longitudinal import by_visit, lab_and_meld_rows
 from analysis.plan import Arms, Plan
 from analysis.safety import ae_summary
 from analysis.subgroups import subgroup_hazard_ratios
@@ -200,16 +200,7 @@ def _hcc(times: pd.DataFrame, plan: Plan, arms: Arms) -> dict:
 
 def _longitudinal(data, population: pd.DataFrame, plan: Plan, groups: list[str]) -> list[dict]:
     """Each analyte of the plan per visit; "MELD" comes from the scores per draw, the rest from the labs."""
-    meld = data.scores.assign(analyte="MELD", value=data.scores["meld"])
-    # The rows and columns the tables read, taken first, so the long table is never copied whole.
-    columns = ["subject_id", "visit_code", "visit_order", "analyte", "value", GROUP]
-    parts = [
-        frame.loc[
-            frame["analyte"].isin(plan.longitudinal) & frame["subject_id"].isin(population["subject_id"]), columns
-        ]
-        for frame in (data.labs, meld)
-    ]
-    long = pd.concat(parts, ignore_index=True)
+    long = lab_and_meld_rows(data, analytes=plan.longitudinal, population=population)
     return [
         by_visit(
             long,

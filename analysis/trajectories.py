@@ -7,26 +7,15 @@ first by subject code, so the figure stays readable and the page small in a larg
 import pandas as pd
 
 from analysis import plain
+from analysis.longitudinal import lab_and_meld_rows
 
 PER_ARM = 150
 
 
 def trajectories(data, *, analytes, population: pd.DataFrame, per_arm: int = PER_ARM) -> dict:
     """{analyte: {"visits": [[code, order]...], "arms": {arm: {"n": subjects, "shown": kept}}, "subjects": [...]}}"""
-    meld = data.scores.assign(analyte="MELD", value=data.scores["meld"])
-    columns = ["subject_id", "arm_label", "visit_code", "visit_order", "analyte", "value"]
-    # The rows of the plan's analytes and population only, taken first, so the long table is never copied whole.
-    kept = [
-        frame.loc[
-            frame["value"].notna()
-            & frame["analyte"].isin(analytes)
-            & frame["subject_id"].isin(population["subject_id"]),
-            columns,
-        ]
-        for frame in (data.labs, meld)
-    ]
-    parts = [part for part in kept if len(part)]
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    long = lab_and_meld_rows(data, analytes=analytes, population=population)
+    long = long[long["value"].notna()]
     long = long.sort_values(["subject_id", "visit_order"], kind="stable").drop_duplicates(
         ["subject_id", "visit_code", "analyte"]
     )
