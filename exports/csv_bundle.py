@@ -10,8 +10,9 @@ import hashlib
 import html
 import io
 import json
+import math
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,25 +21,43 @@ from ecrf import csv_safe
 
 ENTRY_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: reproducible bytes
 MANIFEST = "manifest.json"
+LINE_END = "\n"  # as PostgreSQL's COPY ends a CSV line, so a table copied by the database has the same bytes
 
 
 @dataclass(frozen=True)
 class Table:
-    """A file of the bundle: its name (without ``.csv``), its header and its rows (consumed once)."""
+    """A file of the bundle: its name (without ``.csv``), its header and its rows (consumed once).
+
+    ``copy``, when set, writes the same rows as CSV lines itself (each chunk of bytes to the callable it is given)
+    and returns their number: the database's COPY (``exports.selectors.form_csv_copy``), read instead of ``rows``.
+    """
 
     name: str
     columns: Sequence[str]
     rows: Iterable[Sequence]
+    copy: Callable[[Callable[[bytes], object]], int] | None = None
+
+
+class _Positional(Decimal):
+    """A decimal written without an exponent (``str(Decimal("1E-7"))`` is "1E-7"); still a number to the cell guard,
+    which never mistakes "-1.5" for a formula."""
+
+    def __str__(self):
+        return format(self, "f")
 
 
 def cell(value):
-    """A value as written: booleans 1/0, dates ISO 8601, decimals without trailing zeros, None empty."""
+    """A value as written: booleans 1/0, dates ISO 8601, decimals without trailing zeros, finite floats to 15
+    significant digits (as R's write.csv and PostgreSQL's float-to-numeric cast), both without an exponent and
+    without a sign on zero; None empty."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Decimal):  # stays a number, so the cell guard never mistakes "-1.5" for a formula
-        return Decimal(format(value.normalize(), "f"))
+    if isinstance(value, float) and math.isfinite(value):
+        value = Decimal(format(value, ".15g"))
+    if isinstance(value, Decimal) and value.is_finite():
+        return _Positional(value.normalize() + 0)
     return value
 
 
@@ -56,6 +75,27 @@ class _HashingWriter(io.RawIOBase):
         return self.target.write(data)
 
 
+class RowWriter:
+    """Rows into ``text`` as every CSV of the bundle has them: each value by ``cell``, through the cell guard, lines
+    ended by ``LINE_END``, and a cell holding a carriage return quoted as PostgreSQL's COPY quotes it (csv.writer
+    quotes only the characters of its own line end, so it goes through one ending lines in CR LF)."""
+
+    def __init__(self, text):
+        self._text, self._writer = text, csv_safe.writer(text, lineterminator=LINE_END)
+        self._line = io.StringIO()
+        self._quoting_cr = csv_safe.writer(self._line, lineterminator="\r\n")
+
+    def writerow(self, row: Sequence) -> None:
+        cells = [cell(value) for value in row]
+        if not any(isinstance(value, str) and "\r" in value for value in cells):
+            self._writer.writerow(cells)
+            return
+        self._quoting_cr.writerow(cells)
+        self._text.write(self._line.getvalue()[:-2] + LINE_END)
+        self._line.seek(0)
+        self._line.truncate()
+
+
 def open_entry(archive: zipfile.ZipFile, name: str):
     """An entry of ``archive`` open for writing, deflated, with the fixed timestamp."""
     info = zipfile.ZipInfo(name, date_time=ENTRY_TIME)
@@ -68,12 +108,16 @@ def write_csv(archive: zipfile.ZipFile, table: Table) -> dict:
     with open_entry(archive, f"{table.name}.csv") as raw:
         hashing = _HashingWriter(raw)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, buffer_size=1 << 16), encoding="utf-8", newline="")
-        writer = csv_safe.writer(text)
+        writer = RowWriter(text)
         writer.writerow(table.columns)
-        count = 0
-        for row in table.rows:
-            writer.writerow([cell(value) for value in row])
-            count += 1
+        if table.copy is not None:
+            text.flush()
+            count = table.copy(text.buffer.write)
+        else:
+            count = 0
+            for row in table.rows:
+                writer.writerow(row)
+                count += 1
         text.flush()
         text.detach().flush()
     return {"rows": count, "sha256": hashing.sha256.hexdigest()}

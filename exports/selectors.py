@@ -5,10 +5,10 @@ one mechanism turns a declaration into a query: the study's active rows only (th
 it, up to the subject, not voided), in a deterministic order, streamed in chunks.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.db import models
+from django.db import connection, models
 
 from ecrf.models import (
     AdverseEvent,
@@ -234,6 +234,73 @@ def form_queryset(form: Form, study: Study) -> models.QuerySet:
 def form_rows(form: Form, study: Study) -> Iterator[tuple]:
     """The rows of ``form`` for ``study`` as tuples in ``form.column_names`` order, streamed in chunks."""
     return form_queryset(form, study).iterator(chunk_size=CHUNK_SIZE)
+
+
+# Each column type's cell as ``exports.csv_bundle.cell`` then ``ecrf.csv_safe.safe_cell`` write it, in PostgreSQL's
+# SQL (``%(expressions)s`` is the column; a column has no parameters, so it may appear more than once): booleans
+# 1/0; dates, and times in UTC, in ISO 8601 as Python's isoformat() writes them; decimals without trailing zeros;
+# floats to 15 significant digits without an exponent; text with a formula start prefixed by a quote, and an empty
+# text as NULL (COPY writes NULL unquoted, as csv.writer writes "").
+_SQL_CELL = {
+    models.BooleanField: "(%(expressions)s)::int::text",
+    models.DateTimeField: (
+        "to_char(%(expressions)s AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s"
+        " THEN 'YYYY-MM-DD\"T\"HH24:MI:SS' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US' END) || '+00:00'"
+    ),
+    models.DateField: "to_char(%(expressions)s, 'YYYY-MM-DD')",
+    models.DecimalField: "trim_scale(%(expressions)s)::text",
+    models.FloatField: (  # the cast to numeric goes through printf's %.15g
+        "CASE WHEN %(expressions)s = 'NaN' THEN 'nan' WHEN %(expressions)s = 'Infinity' THEN 'inf'"
+        " WHEN %(expressions)s = '-Infinity' THEN '-inf' ELSE (%(expressions)s)::numeric::text END"
+    ),
+    models.IntegerField: "(%(expressions)s)::text",
+    models.CharField: (
+        "CASE WHEN ascii(%(expressions)s) IN (61, 43, 45, 64, 9, 13) THEN '''' || %(expressions)s"  # = + - @ tab CR
+        " ELSE NULLIF(%(expressions)s, '') END"
+    ),
+}
+_SQL_CELL[models.TextField] = _SQL_CELL[models.CharField]
+
+
+def _field(model: type[models.Model], lookup: str) -> models.Field:
+    """The field ``lookup`` names, following its relations from ``model``."""
+    *hops, name = lookup.split("__")
+    for hop in hops:
+        model = model._meta.get_field(hop).related_model
+    return model._meta.get_field(name)
+
+
+def _sql_cell(field: models.Field) -> str | None:
+    return next((_SQL_CELL[kind] for kind in type(field).__mro__ if kind in _SQL_CELL), None)
+
+
+def form_csv_copy(form: Form, study: Study) -> Callable[[Callable[[bytes], object]], int] | None:
+    """The rows of ``form`` for ``study`` as CSV lines written by PostgreSQL's ``COPY ... TO STDOUT``: a callable
+    that hands each chunk of bytes to ``write`` and returns the number of rows. The same cells, quoting and line
+    ends as ``exports.csv_bundle.write_csv`` writes from ``form_rows``, at the speed of COPY.
+
+    None off PostgreSQL, or when a column's type has no SQL rendering (``_SQL_CELL``): write ``form_rows`` then.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    templates = [_sql_cell(_field(form.model, lookup)) for _, lookup in form.columns]
+    if None in templates:
+        return None
+    cells = {
+        f"csv_cell_{index}": models.Func(models.F(lookup), template=template, output_field=models.TextField())
+        for index, ((_, lookup), template) in enumerate(zip(form.columns, templates, strict=True))
+    }
+    query = active_rows(form, study).order_by(*form.order_by).annotate(**cells).values_list(*cells)
+    statement = f"COPY ({connection.ops.compose_sql(*query.query.sql_with_params())}) TO STDOUT (FORMAT csv)"
+
+    def copy(write: Callable[[bytes], object]) -> int:
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(statement) as rows:
+                for data in rows:
+                    write(data)
+            return cursor.cursor.rowcount
+
+    return copy
 
 
 def row_count(form: Form, study: Study) -> int:

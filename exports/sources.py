@@ -16,7 +16,7 @@ from ecrf.selectors.plans import latest_plan
 from ecrf.selectors.protocols import latest_protocol
 from exports import codebook, csv_bundle
 from exports import deidentify as deidentification
-from exports.selectors import FORMS, form_rows
+from exports.selectors import FORMS, form_csv_copy, form_rows
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _tables(study: Study) -> Iterator[csv_bundle.Table]:
         yield from frozen.tables()
         return
     for form in FORMS:
-        yield csv_bundle.Table(form.name, form.column_names, form_rows(form, study))
+        yield csv_bundle.Table(form.name, form.column_names, form_rows(form, study), form_csv_copy(form, study))
 
 
 def _codebook_rows(study: Study) -> list[list[str]]:

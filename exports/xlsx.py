@@ -25,8 +25,7 @@ from decimal import Decimal
 
 import xlsxwriter
 
-from ecrf import csv_safe
-from exports.csv_bundle import Table, cell
+from exports.csv_bundle import RowWriter, Table
 
 MAX_ROWS = 1_048_576 - 1  # Excel's rows per sheet, less the header row
 MAX_SHEET_NAME = 31
@@ -43,10 +42,10 @@ class _CsvDigest:
 
     def __init__(self):
         self.sha256, self._buffer = hashlib.sha256(), io.StringIO()
-        self._writer = csv_safe.writer(self._buffer)
+        self._writer = RowWriter(self._buffer)
 
     def add(self, row: Sequence):
-        self._writer.writerow([cell(value) for value in row])
+        self._writer.writerow(row)
         self.sha256.update(self._buffer.getvalue().encode("utf-8"))
         self._buffer.seek(0)
         self._buffer.truncate()

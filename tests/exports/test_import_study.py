@@ -148,13 +148,11 @@ def test_a_row_the_services_refuse_names_its_file_row_and_column(source_bundle, 
 
 def test_a_value_the_services_would_record_otherwise_is_named(source_bundle, data_manager, tmp_path):
     def edit(name, text):  # a stated dose that is not the cells over the weight: the services derive it
-        return text.replace(",500000.0,", ",600000.0,") if name == "infusions.csv" else text
+        return text.replace(",500000,", ",600000,") if name == "infusions.csv" else text
 
     study = source_bundle["study"]
     problems = _problems(study, _rewritten(source_bundle["path"], tmp_path, edit), data_manager)
-    assert problems == [
-        "infusions.csv, row 2, column cells_per_kg: The records give '500000.0' here, the file '600000.0'."
-    ]
+    assert problems == ["infusions.csv, row 2, column cells_per_kg: The records give '500000' here, the file '600000'."]
     assert not Subject.objects.filter(study=study).exists()
 
 
