@@ -2,7 +2,7 @@
 (refused for a visit with a form missing, given to a complete one)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from ecrf.models import RandomisationSlot, Study, Visit, VisitStatus
 from ecrf.services import randomisation
+from tests.browser.clock import journey_clock
 from tests.browser.test_login_journey import DEMO_PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
@@ -46,7 +47,7 @@ def expect_next_step(page, live_server, text):
 
 
 def test_coordinator_enters_a_subject_from_screening_to_a_signed_visit(page, live_server, list_starting_with_ucmsc):
-    now = datetime.now(UTC)
+    now = journey_clock()
     today = now.date().isoformat()
     sign_in(page, live_server, "coordinator", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/studies/DLC/sites/BJ-5MC/")

@@ -2,7 +2,7 @@
 reason, the monitor closes the query and verifies the panel, the data manager locks the subject, and the
 coordinator can no longer change it."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from ecrf.models import DataLock, DataQuery, LabValue, QueryState, Site, SourceVerification, Study
 from ecrf.services import labs, subjects, visits
+from tests.browser.clock import journey_clock
 from tests.browser.test_login_journey import DEMO_PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,7 @@ CODE = "DLC-BJ-5MC-901"
 def screened_with_labs(demo_data):
     """A consented DLC subject whose screening visit and liver panel the coordinator has entered."""
     coordinator = get_user_model().objects.get(username="coordinator")
-    now = datetime.now(UTC)
+    now = journey_clock()
     subject = subjects.register_subject(
         study=Study.objects.get(code="DLC"),
         site=Site.objects.get(code="BJ-5MC"),
