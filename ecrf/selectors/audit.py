@@ -4,6 +4,7 @@
 ``manage.py verify_audit``; the history pages call the first on what they show.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -93,6 +94,11 @@ def _live_problems(model, live, last: dict) -> list[ChainProblem]:
 
 def _values(model, obj) -> bytes:
     """The audited fields' values: those the history keeps (a field excluded from it, e.g. a secret, is not)."""
+    return canonical({f.attname: f.to_python(getattr(obj, f.attname)) for f in _audited_fields(model)})
+
+
+@functools.cache
+def _audited_fields(model) -> tuple:
+    """The model's fields its history keeps; read once per model (``model.history`` builds a manager each time)."""
     audited = {f.attname for f in model.history.model._meta.concrete_fields}
-    fields = [f for f in model._meta.concrete_fields if f.attname in audited]
-    return canonical({f.attname: f.to_python(getattr(obj, f.attname)) for f in fields})
+    return tuple(f for f in model._meta.concrete_fields if f.attname in audited)
