@@ -8,6 +8,7 @@ from django.contrib.auth import logout
 from django.utils.cache import add_never_cache_headers
 
 SESSION_STARTED_KEY = "trialsite_session_started_at"
+SESSION_RENEWED_KEY = "trialsite_session_renewed_at"
 
 
 class PermissionsPolicyMiddleware:
@@ -52,4 +53,19 @@ class AbsoluteSessionLifetimeMiddleware:
             if time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 messages.info(request, "Your session reached its time limit: please sign in again.")
+        return self.get_response(request)
+
+
+class IdleSessionRenewalMiddleware:
+    """Renew a signed-in session's idle limit (SESSION_COOKIE_AGE from its last save) when its last renewal is
+    SESSION_RENEW_SECONDS old: a session is written once a minute at most, not on every page it opens."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = time.time()
+            if now - request.session.get(SESSION_RENEWED_KEY, 0) >= settings.SESSION_RENEW_SECONDS:
+                request.session[SESSION_RENEWED_KEY] = now  # modifies the session: saved with a new expiry
         return self.get_response(request)

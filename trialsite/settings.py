@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "trialsite.middleware.AbsoluteSessionLifetimeMiddleware",
+    "trialsite.middleware.IdleSessionRenewalMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in into the lockout page.
@@ -92,7 +93,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Sessions end after 30 idle minutes: shared ward computers are left logged in.
 SESSION_COOKIE_AGE = env.env_int("SESSION_IDLE_SECONDS", 1800)
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle limit is renewed by a request at most once a minute (IdleSessionRenewalMiddleware), not a database
+# write on every page: a session may end up to a minute early, never late.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 # ... and after 12 hours however active: a session left running on a ward computer does not last for days.

@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ecrf.roles import Role
@@ -59,3 +61,26 @@ def test_an_active_session_ends_at_the_absolute_limit(client, subject_page, sett
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     assert "_auth_user_id" not in client.session
+
+
+def test_a_session_idle_past_the_limit_is_signed_out(client, subject_page):
+    with time_machine.travel(datetime(2026, 3, 2, 8, 0, tzinfo=UTC), tick=False) as traveller:
+        assert client.get(subject_page).status_code == 200
+        traveller.shift(timedelta(minutes=31))
+        response = client.get(subject_page)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_pages_opened_within_a_minute_do_not_write_the_session(client, subject_page):
+    with time_machine.travel(datetime(2026, 3, 2, 8, 0, tzinfo=UTC), tick=False) as traveller:
+        client.get(subject_page)
+        traveller.shift(timedelta(seconds=30))
+        with CaptureQueriesContext(connection) as within:
+            client.get(subject_page)
+        traveller.shift(timedelta(seconds=40))
+        with CaptureQueriesContext(connection) as after:
+            client.get(subject_page)
+    session_writes = [q["sql"] for q in within.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert session_writes == []
+    assert any(q["sql"].startswith("UPDATE") and "django_session" in q["sql"] for q in after.captured_queries)
