@@ -146,12 +146,13 @@ VISIT_OF = {
 
 
 def _visits_of(keys) -> dict[tuple[str, int], int]:
-    """(model label, pk) -> visit pk for those of ``keys`` that belong to a visit (a query per model named)."""
+    """(model label, pk) -> visit pk for those of ``keys`` that belong to a visit (a query per model named other
+    than the visit)."""
     by_model = defaultdict(list)
     for label, pk in keys:
         if label in VISIT_OF:
             by_model[label].append(pk)
-    owners = {}
+    owners = {("ecrf.visit", pk): pk for pk in by_model.pop("ecrf.visit", [])}  # a visit is its own
     for label, pks in by_model.items():
         model, visit = VISIT_OF[label]
         owners |= {(label, pk): visit_pk for pk, visit_pk in model.objects.filter(pk__in=pks).values_list("pk", visit)}

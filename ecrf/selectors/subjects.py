@@ -92,9 +92,11 @@ def eligibility_version(subject: Subject) -> int:
     return EligibilityAnswer.history.filter(subject_id=subject.pk).count()
 
 
-def screening_visit(subject: Subject) -> Visit | None:
-    """The visit whose forms include consent: its history shows the subject's registration and consent."""
-    visits = subject.visits.active().select_related("definition").order_by("definition__order")
+def screening_visit(subject: Subject, visits=None) -> Visit | None:
+    """The visit whose forms include consent: its history shows the subject's registration and consent.
+    ``visits``: the subject's active visits in schedule order, when the caller has read them already."""
+    if visits is None:
+        visits = subject.visits.active().select_related("definition").order_by("definition__order")
     return next((visit for visit in visits if "consent" in visit.definition.forms), None)
 
 

@@ -193,9 +193,9 @@ def _progress(subject: Subject, upcoming, issues: list[OpenIssue]) -> SubjectPro
     )
 
 
-def subject_calendar(subject: Subject, today: date) -> list[tuple[Visit, str, str]]:
+def subject_calendar(subject: Subject, today: date, eligibility=None) -> list[tuple[Visit, str, str]]:
     """(visit, state, label) for each of the subject's visits, in schedule order; ``visit.signature`` is the
-    standing signature or None.
+    standing signature or None. ``eligibility``: the subject's, when the caller has read it already.
     """
     ended = subject.status in ENDED
     standing = VisitSignature.objects.active().select_related("signed_by")
@@ -205,7 +205,7 @@ def subject_calendar(subject: Subject, today: date) -> list[tuple[Visit, str, st
         .prefetch_related(Prefetch("signatures", queryset=standing, to_attr="standing_signatures"))
         .order_by("definition__order")
     )
-    records = form_records(subject)
+    records = form_records(subject, eligibility)
     rows = []
     for visit in visits:
         visit.signature = visit.standing_signatures[0] if visit.standing_signatures else None
@@ -225,9 +225,11 @@ FORM_STATE_LABELS = {
 TRACKED_FORMS = ("visit", "clinical_status", "labs", "infusion", "consent", "eligibility")
 
 
-def form_records(subject: Subject) -> dict:
+def form_records(subject: Subject, eligibility=None) -> dict:
     """What has been entered for the subject, read in a few queries whatever the number of visits."""
-    return {**entered_records([subject.pk]), "eligibility_met": subject_eligibility(subject).met}
+    if eligibility is None:
+        eligibility = subject_eligibility(subject)
+    return {**entered_records([subject.pk]), "eligibility_met": eligibility.met}
 
 
 def _form_states(visit: Visit, subject: Subject, records: dict) -> list[tuple[str, str]]:

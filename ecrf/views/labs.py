@@ -36,10 +36,11 @@ def lab_panel(request, study_code, pk, visit_code):
     subject, visit = _visit(access, pk, visit_code, FORM_CAPABILITY[review])
     draw = lab_reads.draw_of(visit)
     version = lab_reads.draw_version(draw)
+    saved = lab_reads.saved_values(draw)  # still the saved ones when the page is shown again: a save redirects
     form = LabPanelForm(
         posted(request),
         analytes=visit.definition.lab_panel.analytes.order_by("order"),
-        saved=lab_reads.saved_values(draw),
+        saved=saved,
         editing=draw is not None,
         version=version,
         initial={"drawn_at": draw.drawn_at if draw else None},
@@ -60,7 +61,7 @@ def lab_panel(request, study_code, pk, visit_code):
         "review": review,
         "signature": lab_reads.standing_signature(visit),
         "conflict": conflict_with_saved(form, history.last_saved(draw)) if stale else None,
-        **monitoring_panel(access, subject, draw, lab_reads.saved_values(draw).values(), review=review),
+        **monitoring_panel(access, subject, draw, saved.values(), review=review),
     }
     return render(request, "ecrf/lab_panel.html", context, status=409 if stale else 200)
 

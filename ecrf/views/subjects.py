@@ -24,13 +24,14 @@ from ecrf.views.lookups import posted, subject_or_404
 def subject_detail(request, study_code, pk):
     access = require_study_role(request, study_code, Capability.VIEW_SITE)
     subject = subject_or_404(access, pk, Capability.VIEW_SITE)
-    calendar = worklist.subject_calendar(subject, timezone.localdate())
+    eligibility = subject_reads.eligibility_of(subject)
+    calendar = worklist.subject_calendar(subject, timezone.localdate(), eligibility)
     can_sign = access.can(Capability.SIGN_FORMS)
     context = {
         "access": access,
         "subject": subject,
         "allocation": getattr(subject, "allocation", None),
-        "eligibility": subject_reads.eligibility_of(subject),
+        "eligibility": eligibility,
         "stratum": _allocation_stratum(subject),
         "calendar": calendar,
         "can_randomise": access.can(Capability.RANDOMISE) and subject.protocol.is_randomised,
@@ -38,7 +39,7 @@ def subject_detail(request, study_code, pk):
         "screening_actions": _screening_actions(subject) if access.can(Capability.ENTER_DATA) else [],
         "outcome_actions": _outcome_actions(subject) if access.can(Capability.ENTER_DATA) else [],
         "correction_actions": _correction_actions(access, subject),
-        "screening_visit": subject_reads.screening_visit(subject),
+        "screening_visit": subject_reads.screening_visit(subject, [visit for visit, _, _ in calendar]),
         "can_sign": can_sign,
         "awaiting_signature": can_sign and any(v.status == "done" and v.signature is None for v, _, _ in calendar),
         "can_enter": access.can(Capability.ENTER_DATA),
