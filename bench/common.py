@@ -2,6 +2,7 @@
 and one result line per goal (bench/run.py writes them into bench/RESULTS.md)."""
 
 import os
+import re
 import statistics
 import sys
 import time
@@ -59,3 +60,68 @@ def peak_rss_mb() -> float:
 def quick() -> bool:
     """A smoke run (``bench/run.py --quick``, the test suite's): one repeat, a few subjects; figures meaningless."""
     return os.environ.get("BENCH_QUICK") == "1"
+
+
+def where_time_goes(action, repeat: int, *, lines: int = 20) -> str:
+    """What limits ``action``: its wall time over ``repeat`` runs split into the database (statements sent and
+    the time until each returned), template rendering (outside the statements it ran) and the rest (Python:
+    the ORM building statements and rows, the views, middleware); then cProfile's heaviest functions of the
+    project and of Django's template and query layers, by cumulative time. Printed into RESULTS.md."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connections
+    from django.template import base
+
+    clock = {"sql": 0.0, "statements": 0, "render": 0.0, "sql_in_render": 0.0, "depth": 0}
+
+    def timed_statement(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - start
+            clock["sql"] += spent
+            clock["statements"] += 1
+            if clock["depth"]:
+                clock["sql_in_render"] += spent
+
+    original_render = base.Template.render
+
+    def timed_render(template, context):
+        clock["depth"] += 1
+        start = time.perf_counter()
+        try:
+            return original_render(template, context)
+        finally:
+            clock["depth"] -= 1
+            if not clock["depth"]:
+                clock["render"] += time.perf_counter() - start
+
+    base.Template.render = timed_render
+    try:
+        with connections["default"].execute_wrapper(timed_statement):
+            start = time.perf_counter()
+            for _ in range(repeat):
+                action()
+            total = time.perf_counter() - start
+        profiler = cProfile.Profile()
+        profiler.runcall(action)
+    finally:
+        base.Template.render = original_render
+    render = clock["render"] - clock["sql_in_render"]
+    each = 1000 / repeat
+    split = (
+        f"{total * each:.1f} ms a run (mean of {repeat}): the database {clock['sql'] * each:.1f} ms in "
+        f"{clock['statements'] / repeat:.0f} statements, template rendering {render * each:.1f} ms, "
+        f"the rest of Python {(total - clock['sql'] - render) * each:.1f} ms"
+    )
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    ours = re.escape(f"{ROOT}/") + r"(ecrf|analysis|exports)/"
+    stats.print_stats(ours + r"|django/(template/base|db/models/query)\.py", lines)
+    text = re.sub(r"\S*/site-packages/", "", out.getvalue().replace(f"{ROOT}/", ""))
+    kept = [line for line in text.splitlines() if line.strip() and not line.startswith(("   Ordered", "   List"))]
+    body = "\n".join(kept)
+    return f"{split}\n\n{body}"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Result, median_seconds, quick, setup_django  # noqa: E402
+from common import Result, median_seconds, quick, setup_django, where_time_goes  # noqa: E402
 
 REPEAT = 7
 BARE = (
@@ -25,8 +25,39 @@ BARE = (
 
 def measure(subjects: int, repeat: int = REPEAT) -> list[Result]:
     repeat = 1 if quick() else repeat
-    from django.contrib.auth import get_user_model
     from django.db import connection
+
+    client, pages = _pages()
+    results = []
+    for name, url, bare, goal in pages:
+        assert client.get(url).status_code == 200, url  # warm: templates compiled, session read
+        queries = []
+        with connection.execute_wrapper(_counting(queries)):
+            response = client.get(url)
+        page_s = median_seconds(lambda url=url: client.get(url), repeat)
+        bare_s = median_seconds(bare, repeat)
+        ratio = page_s / bare_s
+        figure = (
+            f"{page_s * 1000:.0f} ms vs bare view {bare_s * 1000:.1f} ms; {len(queries)} queries, "
+            f"{len(response.content) / 1024:.0f} KiB"
+        )
+        results.append(Result(f"{name}: within {goal:.0f}x its bare view", subjects, figure, ratio, ratio <= goal))
+    return results
+
+
+def profiles(repeat: int = REPEAT) -> dict[str, str]:
+    """Page name -> where its time goes (``where_time_goes``), for the pages other than the worklist."""
+    client, pages = _pages()
+    found = {}
+    for name, url, _bare, _goal in pages[1:]:
+        assert client.get(url).status_code == 200, url
+        found[name] = where_time_goes(lambda url=url: client.get(url), 1 if quick() else repeat)
+    return found
+
+
+def _pages():
+    """The coordinator's test client, and (name, URL, bare view, goal) of each page measured."""
+    from django.contrib.auth import get_user_model
     from django.db.models import Count
     from django.test import Client
     from django.urls import reverse
@@ -58,7 +89,7 @@ def measure(subjects: int, repeat: int = REPEAT) -> list[Result]:
         rows += list(LabValue.objects.filter(draw=draw).values())
         _render(rows)
 
-    pages = [
+    return client, [
         (
             f"site worklist, one page of {WORKLIST_PAGE_SIZE} at a {site_size}-subject site",
             reverse("ecrf:site_detail", args=["DLC", "BJ-5MC"]),
@@ -73,21 +104,6 @@ def measure(subjects: int, repeat: int = REPEAT) -> list[Result]:
             3.0,
         ),
     ]
-    results = []
-    for name, url, bare, goal in pages:
-        assert client.get(url).status_code == 200, url  # warm: templates compiled, session read
-        queries = []
-        with connection.execute_wrapper(_counting(queries)):
-            response = client.get(url)
-        page_s = median_seconds(lambda url=url: client.get(url), repeat)
-        bare_s = median_seconds(bare, repeat)
-        ratio = page_s / bare_s
-        figure = (
-            f"{page_s * 1000:.0f} ms vs bare view {bare_s * 1000:.1f} ms; {len(queries)} queries, "
-            f"{len(response.content) / 1024:.0f} KiB"
-        )
-        results.append(Result(f"{name}: within {goal:.0f}x its bare view", subjects, figure, ratio, ratio <= goal))
-    return results
 
 
 def _counting(queries: list):
@@ -110,8 +126,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, required=True, help="the study's size (for the report line)")
     parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument("--profile", action="store_true", help="print where each page's time goes instead")
     arguments = parser.parse_args()
     setup_django()
+    if arguments.profile:
+        print(json.dumps({"profiles": profiles(arguments.repeat)}))
+        return
     for result in measure(arguments.subjects, arguments.repeat):
         print(json.dumps(result.as_dict()))
 

@@ -51,8 +51,12 @@ def main() -> None:
             results += _run(script, size)
     results += _memory_flatness(results)
     text = report(results, seeding)
+    largest = max(arguments.sizes)
+    for script in ("pages.py", "randomisation.py"):
+        if script in arguments.scripts:
+            text += _profiles(script, largest)
     if "analysis_report.py" in arguments.scripts:
-        text += _analysis_profile(max(arguments.sizes))
+        text += _analysis_profile(largest)
     arguments.out.write_text(text)
     print(arguments.out.read_text())
     if not all(result["met"] for result in results):
@@ -67,6 +71,21 @@ def _run(script: str, size: int) -> list[dict]:
         text=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _profiles(script: str, size: int) -> str:
+    """What limits the pages and randomisation: each one's split of time and heaviest functions at ``size``."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--subjects", str(size), "--profile"],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    found = json.loads(done.stdout.splitlines()[-1])["profiles"]
+    return "".join(
+        f"\n## Where the time goes: {name} at {size} subjects (cProfile, by cumulative time)\n\n```\n{text}\n```\n"
+        for name, text in found.items()
+    )
 
 
 def _analysis_profile(size: int) -> str:
