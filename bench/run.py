@@ -64,8 +64,13 @@ def main() -> None:
 
 
 def _run(script: str, size: int) -> list[dict]:
+    return _json_lines(script, "--subjects", str(size))
+
+
+def _json_lines(script: str, *arguments: str) -> list[dict]:
+    """The JSON lines a bench script prints, run in a process of its own with ``arguments``."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--subjects", str(size)],
+        [sys.executable, str(ROOT / "bench" / script), *arguments],
         check=True,
         stdout=subprocess.PIPE,
         text=True,
@@ -75,13 +80,7 @@ def _run(script: str, size: int) -> list[dict]:
 
 def _profiles(script: str, size: int) -> str:
     """What limits the pages and randomisation: each one's split of time and heaviest functions at ``size``."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--subjects", str(size), "--profile"],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    found = json.loads(done.stdout.splitlines()[-1])["profiles"]
+    found = _json_lines(script, "--subjects", str(size), "--profile")[-1]["profiles"]
     return "".join(
         f"\n## Where the time goes: {name} at {size} subjects (cProfile, by cumulative time)\n\n```\n{text}\n```\n"
         for name, text in found.items()
@@ -90,13 +89,7 @@ def _profiles(script: str, size: int) -> str:
 
 def _analysis_profile(size: int) -> str:
     """What limits the analysis: a cProfile of one run at the largest size, its heaviest functions."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "analysis_report.py"), "--side", "profile"],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    profile = json.loads(done.stdout.splitlines()[-1])["profile"]
+    profile = _json_lines("analysis_report.py", "--side", "profile")[-1]["profile"]
     body = "\n".join(line for line in profile.splitlines() if line.strip())
     return f"\n## Profile of one analysis at {size} subjects (cProfile, by cumulative time)\n\n```\n{body}\n```\n"
 
